@@ -1,0 +1,45 @@
+"""The Celery application (`celery -A app ...` finds it as ``app.celery``)."""
+from __future__ import annotations
+
+import importlib
+
+from celery import Celery
+from celery.signals import worker_process_init
+
+from app.celeryconfig import build_config
+from app.settings import get_settings
+
+# Every module that defines tasks; the worker, beat and `celery call` import them all
+# so routing by task name works in every process.
+TASK_MODULES = (
+    "tasks.canary",
+    "tasks.maintenance",
+)
+
+
+def create_app() -> Celery:
+    settings = get_settings()
+    app = Celery("switchyard", task_cls="tasks.base:SwitchyardTask", include=list(TASK_MODULES))
+    app.config_from_object(build_config(settings))
+    from app.beat_schedule import build_schedule
+
+    app.conf.beat_schedule = build_schedule(settings)
+    from app.jobs import signals  # noqa: F401  - connects the jobs-table recorder
+
+    return app
+
+
+celery = create_app()
+
+# Import every task module now, not only in workers: routing by task name and
+# `celery call` need the registry in producers too.
+for _module in TASK_MODULES:
+    importlib.import_module(_module)
+
+
+@worker_process_init.connect
+def _fresh_connections(**_: object) -> None:
+    # Prefork children must not reuse the parent's PostgreSQL sockets.
+    from app.db.session import dispose_engines
+
+    dispose_engines()

@@ -1,0 +1,5 @@
+"""Imports every domain's models so Base.metadata is complete (Alembic autogenerate, tests)."""
+from app.db.base import Base
+from app.jobs import models as _jobs  # noqa: F401
+
+metadata = Base.metadata

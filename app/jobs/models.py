@@ -1,0 +1,59 @@
+"""The `jobs` table: one row per Celery task id, from publish to its final state."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Index, Integer, SmallInteger, String, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base
+
+
+class JobState:
+    """Celery's state names, plus REJECTED for messages a worker refused to decode."""
+
+    PENDING = "PENDING"  # published, waiting in the broker
+    STARTED = "STARTED"
+    RETRY = "RETRY"  # failed an attempt, a retry is scheduled
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    REVOKED = "REVOKED"
+    REJECTED = "REJECTED"  # undecodable or disallowed content (e.g. pickle)
+
+    ALL = (PENDING, STARTED, RETRY, SUCCESS, FAILURE, REVOKED, REJECTED)
+    FINAL = (SUCCESS, FAILURE, REVOKED, REJECTED)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the Celery task id
+    name: Mapped[str] = mapped_column(String(200))
+    queue: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(16))
+    args: Mapped[Any] = mapped_column(JSONB, nullable=True)
+    kwargs: Mapped[Any] = mapped_column(JSONB, nullable=True)
+    priority: Mapped[int | None] = mapped_column(SmallInteger)
+    progress: Mapped[int | None] = mapped_column(SmallInteger)  # 0..100 for tasks that report it
+    progress_info: Mapped[Any] = mapped_column(JSONB, nullable=True)  # e.g. {"step": "parse", "pages": 3}
+    result: Mapped[Any] = mapped_column(JSONB, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    traceback: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    worker: Mapped[str | None] = mapped_column(String(200))
+    parent_id: Mapped[str | None] = mapped_column(String(64))
+    root_id: Mapped[str | None] = mapped_column(String(64))
+    eta: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        Index("ix_jobs_queue_state", "queue", "state"),
+        Index("ix_jobs_state_updated", "state", "updated_at"),
+        Index("ix_jobs_parent_id", "parent_id"),
+        Index("ix_jobs_name_created", "name", "created_at"),
+    )

@@ -1,0 +1,121 @@
+"""Celery signal handlers that feed the jobs table (the platform's one "middleware").
+
+Recording is best-effort: a database hiccup is logged and never fails a publish
+or a task, because the broker, not this table, is the source of truth for
+delivery.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from celery import signals
+
+from app.jobs import recorder
+from app.jobs.models import JobState
+
+log = logging.getLogger(__name__)
+
+
+def _best_effort(handler: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(handler)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            handler(*args, **kwargs)
+        except Exception:  # noqa: BLE001 - history must never break delivery
+            log.exception("jobs table: could not record %s", handler.__name__)
+
+    return wrapper
+
+
+def _parse_eta(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+@signals.after_task_publish.connect
+@_best_effort
+def on_published(sender: str | None = None, body: Any = None, routing_key: str | None = None,
+                 headers: dict[str, Any] | None = None, properties: dict[str, Any] | None = None,
+                 **_: Any) -> None:
+    headers = headers or {}
+    if "id" not in headers:  # protocol 1 messages are not produced by this app
+        return
+    args, kwargs = (body[0], body[1]) if isinstance(body, (list, tuple)) and len(body) >= 2 else (None, None)
+    recorder.record_published(
+        job_id=headers["id"],
+        name=headers.get("task") or sender or "?",
+        queue=routing_key,
+        args=args,
+        kwargs=kwargs,
+        priority=(properties or {}).get("priority"),
+        parent_id=headers.get("parent_id"),
+        root_id=headers.get("root_id"),
+        eta=_parse_eta(headers.get("eta")),
+    )
+
+
+@signals.task_prerun.connect
+@_best_effort
+def on_started(task_id: str | None = None, task: Any = None, args: Any = None, kwargs: Any = None,
+               **_: Any) -> None:
+    request = task.request
+    recorder.record_started(
+        job_id=task_id,
+        name=task.name,
+        queue=(request.delivery_info or {}).get("routing_key"),
+        worker=request.hostname,
+        args=list(args) if args is not None else None,
+        kwargs=kwargs,
+        parent_id=request.parent_id,
+        root_id=request.root_id,
+    )
+
+
+@signals.task_success.connect
+@_best_effort
+def on_succeeded(sender: Any = None, result: Any = None, **_: Any) -> None:
+    recorder.record_succeeded(sender.request.id, result)
+
+
+@signals.task_retry.connect
+@_best_effort
+def on_retry(request: Any = None, reason: Any = None, einfo: Any = None, **_: Any) -> None:
+    recorder.record_failed(request.id, JobState.RETRY, _describe(reason),
+                           einfo.traceback if einfo is not None else None)
+
+
+@signals.task_failure.connect
+@_best_effort
+def on_failed(task_id: str | None = None, exception: BaseException | None = None, einfo: Any = None,
+              **_: Any) -> None:
+    recorder.record_failed(task_id, JobState.FAILURE, _describe(exception),
+                           einfo.traceback if einfo is not None else None)
+
+
+@signals.task_revoked.connect
+@_best_effort
+def on_revoked(request: Any = None, terminated: bool = False, expired: bool = False, **_: Any) -> None:
+    why = "expired" if expired else ("terminated" if terminated else "revoked")
+    recorder.record_failed(request.id, JobState.REVOKED, why, None)
+
+
+@signals.task_unknown.connect
+@_best_effort
+def on_unknown(name: str | None = None, id: str | None = None, message: Any = None, exc: Any = None,
+               **_: Any) -> None:
+    queue = (getattr(message, "delivery_info", None) or {}).get("routing_key")
+    recorder.record_rejected(job_id=id, name=name or "?", queue=queue, error=f"unknown task: {exc!r}")
+
+
+def _describe(exc: Any) -> str:
+    if isinstance(exc, BaseException):
+        return f"{type(exc).__name__}: {exc}"
+    return str(exc)

@@ -1,0 +1,142 @@
+"""Switchyard settings: one typed object, read once from the environment (and an optional .env).
+
+Every field maps to the upper-case environment variable of the same name
+(``redis_url`` <- ``REDIS_URL``). Defaults work on a development machine with
+local Redis and PostgreSQL and no configuration at all.
+"""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, ValidationError, create_model, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from workers.pools import POOLS, Pool
+
+POOL_OVERRIDE_FIELDS = ("concurrency", "prefetch_multiplier", "soft_time_limit", "time_limit", "max_tasks_per_child")
+
+
+class SettingsError(RuntimeError):
+    """Raised at start-up when a setting is missing or invalid; the message names the variable."""
+
+
+def pool_env_prefix(pool_name: str) -> str:
+    return pool_name.upper().replace("-", "_")
+
+
+def _pool_override_field(pool: Pool, field: str) -> str:
+    return f"{pool_env_prefix(pool.name)}_{field}".lower()
+
+
+# Per-pool overrides (IMAGE_UPLOAD_CONCURRENCY=20, BACKFILL_TIME_LIMIT=3600, ...) are
+# generated from workers.POOLS so a new pool gets its variables without edits here.
+_PoolOverrides = create_model(  # type: ignore[call-overload]
+    "_PoolOverrides",
+    __base__=BaseSettings,
+    **{
+        _pool_override_field(pool, field): (int | None, Field(default=None, ge=1))
+        for pool in POOLS
+        for field in POOL_OVERRIDE_FIELDS
+    },
+)
+
+
+class Settings(_PoolOverrides):  # type: ignore[misc, valid-type]
+    model_config = SettingsConfigDict(
+        env_file=os.environ.get("SWITCHYARD_ENV_FILE", ".env"),
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    # --- platform -----------------------------------------------------------
+    environment: Literal["development", "production", "test"] = "development"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    redis_url: str = "redis://127.0.0.1:6379/0"  # the Celery broker
+    result_backend_url: str = "redis://127.0.0.1:6379/1"  # a separate db: result TTL keys apart from queues
+    redbeat_redis_url: str | None = None  # beat schedule + lock; defaults to REDIS_URL
+    cache_redis_url: str | None = None  # rebuildable caches (target sets, limiters); defaults to REDIS_URL
+    database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/switchyard"
+    database_pool_size: int = Field(default=5, ge=1, le=100)
+
+    jobs_retention_days: float = Field(default=7, gt=0)  # succeeded / revoked job records
+    jobs_failed_retention_days: float = Field(default=30, gt=0)  # failed job records stay longer
+    jobs_result_max_bytes: int = Field(default=65536, ge=1024)  # larger results are truncated in the jobs table
+    canary_interval_seconds: float = Field(default=60, ge=0)  # 0 disables the per-queue liveness canaries
+    beat_lock_timeout_seconds: int = Field(default=60, ge=5)  # a standby beat takes over after this
+
+    flower_port: int = Field(default=5555, ge=1, le=65535)
+    flower_address: str = "127.0.0.1"
+    flower_basic_auth: str | None = None  # "user:pass[,user2:pass2]"
+
+    # --- farcaster indexer --------------------------------------------------
+    # --- catalogue sync -----------------------------------------------------
+    # --- analysis jobs ------------------------------------------------------
+
+    @field_validator("redis_url", "result_backend_url", "redbeat_redis_url", "cache_redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"must be a redis:// or rediss:// URL")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_scheme(cls, value: str) -> str:
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            # Always use psycopg 3, whatever driver the URL names.
+            value = "postgresql+psycopg://" + value.split("://", 1)[1]
+        if not value.startswith("postgresql+psycopg://"):
+            raise ValueError(f"must be a postgresql:// URL")
+        return value
+
+    @field_validator("flower_basic_auth")
+    @classmethod
+    def _basic_auth_pairs(cls, value: str | None) -> str | None:
+        if value and any(":" not in pair for pair in value.split(",")):
+            raise ValueError("must be user:password pairs separated by commas")
+        return value or None
+
+    @property
+    def beat_redis_url(self) -> str:
+        return self.redbeat_redis_url or self.redis_url
+
+    @property
+    def cache_url(self) -> str:
+        return self.cache_redis_url or self.redis_url
+
+    def pool(self, name: str) -> Pool:
+        """The pool as defined in workers/, with this environment's overrides applied."""
+        from workers.pools import POOLS_BY_NAME
+
+        base = POOLS_BY_NAME[name]
+        return base.with_overrides(
+            **{field: getattr(self, _pool_override_field(base, field)) for field in POOL_OVERRIDE_FIELDS}
+        )
+
+    def pools(self) -> list[Pool]:
+        return [self.pool(p.name) for p in POOLS]
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"])
+        lines.append(f"  {field.upper()}: {item['msg']} (got {item.get('input')!r})")
+    return "invalid Switchyard settings:\n" + "\n".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate settings now; raise SettingsError naming each bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

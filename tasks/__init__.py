@@ -1,0 +1,1 @@
+"""Celery tasks, thin: validate arguments, call domain code in app/, report progress."""

@@ -1,0 +1,43 @@
+"""The base class of every Switchyard task: progress reporting into the jobs table."""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from celery import Task
+
+from app.jobs import recorder
+
+log = logging.getLogger(__name__)
+
+
+class SwitchyardTask(Task):
+    # Throttle progress writes: a backfill may report thousands of pages.
+    progress_min_interval = 0.5
+
+    def report_progress(self, percent: float | None = None, **info: Any) -> None:
+        """Record progress (0-100 and/or free-form counters such as step="parse", pages=3).
+
+        Written to the jobs table (durable, what the dashboard reads) and sent as a
+        ``task-progress`` event for live monitors. Calls closer together than
+        ``progress_min_interval`` are dropped, except 0 and 100.
+        """
+        job_id = self.request.id
+        if not job_id:
+            return  # called eagerly / outside a worker
+        now = time.monotonic()
+        last = getattr(self.request, "_last_progress_at", 0.0)
+        boundary = percent is not None and (percent <= 0 or percent >= 100)
+        if not boundary and now - last < self.progress_min_interval:
+            return
+        self.request._last_progress_at = now
+        pct = None if percent is None else int(max(0, min(100, percent)))
+        try:
+            recorder.record_progress(job_id, pct, info or None)
+        except Exception:  # noqa: BLE001 - progress is informative; never fail the task for it
+            log.exception("could not record progress for %s", job_id)
+        try:
+            self.send_event("task-progress", progress=pct, info=info)
+        except Exception:  # noqa: BLE001
+            log.debug("task-progress event not sent", exc_info=True)

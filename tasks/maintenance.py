@@ -1,0 +1,30 @@
+"""Housekeeping tasks on the maintenance queue."""
+from __future__ import annotations
+
+from typing import Any
+
+from app.celery_app import celery
+from app.jobs.retention import prune_jobs as prune_jobs_now
+from app.settings import get_settings
+
+
+class DrillFailure(RuntimeError):
+    """Raised on purpose by maintenance.fail, to exercise alerting and the failed-jobs views."""
+
+
+@celery.task(name="maintenance.prune_jobs", queue="maintenance", bind=True)
+def prune_jobs(self: Any) -> dict[str, int]:
+    """Delete finished job records older than the configured retention."""
+    settings = get_settings()
+    return prune_jobs_now(
+        succeeded_days=settings.jobs_retention_days,
+        failed_days=settings.jobs_failed_retention_days,
+    )
+
+
+@celery.task(name="maintenance.fail", queue="maintenance")
+def fail(message: str = "drill") -> None:
+    """Always fails: a drill for alerting, the failed-jobs list and retry buttons."""
+    if not isinstance(message, str):
+        raise TypeError(f"message must be a string, got {type(message).__name__}")
+    raise DrillFailure(message)
