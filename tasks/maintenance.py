@@ -12,7 +12,7 @@ class DrillFailure(RuntimeError):
     """Raised on purpose by maintenance.fail, to exercise alerting and the failed-jobs views."""
 
 
-@celery.task(name="maintenance.prune_jobs", queue="maintenance", bind=True)
+@celery.task(name="maintenance.prune_jobs", queue_name="maintenance", bind=True)
 def prune_jobs(self: Any) -> dict[str, int]:
     """Delete finished job records older than the configured retention."""
     settings = get_settings()
@@ -22,7 +22,7 @@ def prune_jobs(self: Any) -> dict[str, int]:
     )
 
 
-@celery.task(name="maintenance.fail", queue="maintenance")
+@celery.task(name="maintenance.fail", queue_name="maintenance")
 def fail(message: str = "drill") -> None:
     """Always fails: a drill for alerting, the failed-jobs list and retry buttons."""
     if not isinstance(message, str):

@@ -1,0 +1,1 @@
+"""`switchyard`: the operators' console script."""

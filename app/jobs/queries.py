@@ -1,0 +1,62 @@
+"""Read the jobs table: counts by queue and state, one job, failed jobs, last canaries."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from app.db import get_engine
+from app.jobs.models import Job, JobState
+
+jobs = Job.__table__
+
+
+def counts_by_queue_and_state() -> dict[str, dict[str, int]]:
+    stmt = select(jobs.c.queue, jobs.c.state, func.count()).group_by(jobs.c.queue, jobs.c.state)
+    counts: dict[str, dict[str, int]] = {}
+    with get_engine().connect() as conn:
+        for queue, state, n in conn.execute(stmt):
+            counts.setdefault(queue or "?", {})[state] = n
+    return counts
+
+
+def get_job(job_id: str) -> dict[str, Any] | None:
+    with get_engine().connect() as conn:
+        row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def list_jobs(*, state: str | None = None, queue: str | None = None, name: str | None = None,
+              limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+    """Newest first (by last change)."""
+    stmt = select(jobs).order_by(jobs.c.updated_at.desc(), jobs.c.id).limit(limit).offset(offset)
+    if state:
+        stmt = stmt.where(jobs.c.state == state)
+    if queue:
+        stmt = stmt.where(jobs.c.queue == queue)
+    if name:
+        stmt = stmt.where(jobs.c.name == name)
+    with get_engine().connect() as conn:
+        return [dict(row) for row in conn.execute(stmt).mappings()]
+
+
+def failed_jobs(*, queue: str | None = None, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+    return list_jobs(state=JobState.FAILURE, queue=queue, limit=limit, offset=offset)
+
+
+def children_of(job_id: str) -> list[dict[str, Any]]:
+    stmt = select(jobs.c.id, jobs.c.name, jobs.c.state).where(jobs.c.parent_id == job_id) \
+        .order_by(jobs.c.created_at)
+    with get_engine().connect() as conn:
+        return [dict(row) for row in conn.execute(stmt).mappings()]
+
+
+def last_success_by_name(prefix: str) -> dict[str, Any]:
+    """Latest finish time of each task whose name starts with prefix (e.g. the canaries)."""
+    stmt = (
+        select(jobs.c.name, func.max(jobs.c.finished_at))
+        .where(jobs.c.name.startswith(prefix), jobs.c.state == JobState.SUCCESS)
+        .group_by(jobs.c.name)
+    )
+    with get_engine().connect() as conn:
+        return {name: at for name, at in conn.execute(stmt)}

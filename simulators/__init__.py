@@ -1,0 +1,1 @@
+"""Simulators of external services Switchyard talks to (tests, demos, benchmarks)."""
