@@ -1,0 +1,244 @@
+"""HTTP server for the simulated hub: the Snapchain API (``api.py``), fault injection and the
+control endpoints under ``/_sim/`` (a path Snapchain does not use). Binds 127.0.0.1 only."""
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from .api import HubApi, Response
+from .faults import FaultConfig, Faults
+from .network import Network
+from .ticker import Ticker
+
+HOST = "127.0.0.1"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"   # keep-alive: benchmark clients reuse connections
+    server_version = "snapchain-sim"
+    sys_version = ""
+    hub: "HubServer"
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    def do_GET(self):
+        self._serve()
+
+    def do_POST(self):
+        self._serve()
+
+    def do_DELETE(self):
+        self._serve()
+
+    def _serve(self):
+        hub = self.server.hub
+        parts = urlsplit(self.path)
+        path = parts.path
+        query = parse_qs(parts.query, keep_blank_values=True)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        hub.requests += 1
+        if path.startswith("/_sim/"):
+            return self._send(hub.control(self.command, path, query, body))
+        delay, fault = hub.faults.decide(path)
+        if delay:
+            time.sleep(delay)   # simulated network latency
+        if fault and fault["kind"] == "reset":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
+            return
+        if fault and fault["kind"] == "error":
+            status = int(fault.get("status", 500))
+            return self._send(Response(status, json.dumps({"error": "Internal error", "error_detail": "simulated fault"})))
+        if fault and fault["kind"] == "rate_limit":
+            retry = str(fault.get("retry_after", 1))
+            return self._send(Response(429, "Too Many Requests", "text/plain", (("Retry-After", retry),)))
+        resp = hub.api.handle(path, query)
+        if fault and fault["kind"] == "malformed":
+            resp = Response(200, resp.body[: max(1, len(resp.body) // 2)] + "\x00<html>", resp.content_type)
+        if fault and fault["kind"] == "truncate":
+            data = resp.body.encode("utf-8")
+            self._head(resp, len(data))
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        if resp.status == 200 and resp.body.startswith('{"messages"'):
+            hub.messages_served += resp.body.count('"hashScheme"')
+        self._send(resp)
+
+    def _head(self, resp: Response, length: int):
+        self.send_response(resp.status)
+        ctype = resp.content_type + ("; charset=utf-8" if resp.content_type == "text/plain" else "")
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(length))
+        self.send_header("Access-Control-Allow-Origin", "*")
+        for k, v in resp.headers:
+            self.send_header(k, v)
+        self.end_headers()
+
+    def _send(self, resp: Response):
+        data = resp.body.encode("utf-8")
+        self._head(resp, len(data))
+        self.wfile.write(data)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 1024
+
+
+class HubServer:
+    """A running simulated hub. ``url``, the Python control API, and ``/_sim/`` over HTTP."""
+
+    def __init__(self, network: Network | None = None, *, port: int = 0, block_rate: float = 0.0,
+                 hubble: bool = False, faults: FaultConfig | None = None, **network_kwargs):
+        self.network = network or Network(**network_kwargs)
+        self.api = HubApi(self.network, hubble=hubble)
+        self.faults = Faults(faults)
+        self.ticker = Ticker(self.network, block_rate)
+        self.requests = 0
+        self.messages_served = 0
+        self._httpd = _Server((HOST, port), _Handler)
+        self._httpd.hub = self
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="hub-sim-http", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def start(self) -> "HubServer":
+        self._thread.start()
+        self.ticker.start()
+        return self
+
+    def stop(self):
+        self.ticker.stop()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -- Python control API ----------------------------------------------------------------
+    def advance(self, blocks: int = 1) -> int:
+        """Reveal ``blocks`` blocks on every shard now; returns the stream position."""
+        return self.network.advance(blocks)
+
+    def set_rate(self, blocks_per_second: float, events_per_block: float | None = None):
+        if events_per_block is not None:
+            self.network.stream.events_per_block = float(events_per_block)
+        self.ticker.set_rate(blocks_per_second)
+
+    def pause(self, paused: bool = True):
+        self.ticker.pause(paused)
+
+    def set_retention(self, seconds: float):
+        with self.network.lock:
+            self.network.stream.retention_seconds = float(seconds)
+            self.network.stream._apply_retention()
+
+    def set_hubble(self, enabled: bool):
+        self.api.hubble = bool(enabled)
+
+    @property
+    def position(self) -> int:
+        return self.network.position
+
+    def ground_truth(self, roots=(), client_apps=(), at=None):
+        return self.network.ground_truth(roots, client_apps, at)
+
+    def status(self) -> dict:
+        net, stream = self.network, self.network.stream
+        with net.lock:
+            return {"position": net.position, "block_rate": self.ticker.rate,
+                    "events_per_block": stream.events_per_block, "retention_seconds": stream.retention_seconds,
+                    "hubble": self.api.hubble, "num_fids": net.config.num_fids, "num_shards": net.num_shards,
+                    "client_apps": net.plan.client_apps, "total_messages": net.total_messages,
+                    "shards": {str(s): {"base_height": log.base_height, "max_height": log.height,
+                                        "oldest_event_id": log.ids[log.start] if log.start < len(log.ids) else None,
+                                        "total_events": log.total_events}
+                               for s, log in stream.shards.items()},
+                    "requests": self.requests, "messages_served": self.messages_served,
+                    "faults": self.faults.snapshot()}
+
+    # -- HTTP control API (/_sim/...) ------------------------------------------------------
+    def control(self, method: str, path: str, q: dict, body: bytes) -> Response:
+        def arg(name, default=None, cast=str):
+            v = q.get(name, [None])[0]
+            if v is None and body:
+                try:
+                    v = json.loads(body).get(name)
+                except (ValueError, AttributeError):
+                    v = None
+            return default if v is None else cast(v)
+
+        def ok(obj=None):
+            return Response(200, json.dumps(obj if obj is not None else self.status()))
+
+        def ints(name):
+            v = arg(name, "")
+            if isinstance(v, list):
+                return [int(x) for x in v]
+            return [int(x) for x in str(v).split(",") if x.strip()]
+
+        try:
+            if path == "/_sim/status":
+                return ok()
+            if path == "/_sim/advance":
+                self.advance(arg("blocks", 1, int))
+                return ok()
+            if path == "/_sim/rate":
+                self.set_rate(arg("blocks_per_second", self.ticker.rate, float), arg("events_per_block", None, float))
+                return ok()
+            if path == "/_sim/pause":
+                self.pause(True)
+                return ok()
+            if path == "/_sim/resume":
+                self.pause(False)
+                return ok()
+            if path == "/_sim/retention":
+                self.set_retention(arg("seconds", cast=float))
+                return ok()
+            if path == "/_sim/mode":
+                self.set_hubble(arg("hubble", "0") in ("1", "true", True, 1))
+                return ok()
+            if path == "/_sim/faults":
+                if method == "DELETE":
+                    self.faults.clear()
+                elif body:
+                    self.faults.configure(FaultConfig.from_dict(json.loads(body)))
+                return ok(self.faults.snapshot())
+            if path == "/_sim/faults/clear":
+                self.faults.clear()
+                return ok(self.faults.snapshot())
+            if path == "/_sim/faults/once":
+                params = json.loads(body) if body else {k: v[0] for k, v in q.items()}
+                kind = params.pop("kind")
+                count = int(params.pop("count", 1))
+                prefix = params.pop("path_prefix", "/v1/")
+                params = {k: (int(v) if str(v).isdigit() else v) for k, v in params.items()}
+                self.faults.inject(kind, count, prefix, **params)
+                return ok(self.faults.snapshot())
+            if path == "/_sim/ground_truth":
+                at = arg("at", None, int)
+                gt = self.ground_truth(ints("roots"), ints("client_apps"), at)
+                return ok(gt.to_dict())
+        except (ValueError, KeyError, TypeError) as e:
+            return Response(400, json.dumps({"error": "bad control request", "error_detail": str(e)}))
+        return Response(404, "Not Found", "text/plain")

@@ -1,0 +1,35 @@
+"""Test helpers: ``running_hub`` starts a simulated hub on an ephemeral 127.0.0.1 port."""
+from __future__ import annotations
+
+import contextlib
+import time
+
+from .network import Network
+from .server import HubServer
+
+
+@contextlib.contextmanager
+def running_hub(network: Network | None = None, *, port: int = 0, block_rate: float = 0.0,
+                hubble: bool = False, faults=None, **network_kwargs):
+    """Yield a started ``HubServer`` (``.url``, ``.advance()``, ``.faults``, ``.ground_truth()``...).
+
+    ``block_rate=0`` (default) reveals blocks only when the test calls ``advance``; pass a
+    network or ``Network`` kwargs (``num_fids``, ``seed``, ``retention_seconds``, ...)."""
+    hub = HubServer(network, port=port, block_rate=block_rate, hubble=hubble, faults=faults, **network_kwargs)
+    hub.start()
+    try:
+        yield hub
+    finally:
+        hub.stop()
+
+
+def wait_for(predicate, timeout: float = 5.0, interval: float = 0.01):
+    """Poll ``predicate`` until it returns a truthy value or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        time.sleep(interval)
