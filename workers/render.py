@@ -32,10 +32,15 @@ EXTRA_PROCESSES: tuple[Process, ...] = (
 )
 
 
+def processes() -> list[tuple[str, str]]:
+    """(name, command) of every process of a full deployment, in start order."""
+    return [(p.name, p.command) for p in EXTRA_PROCESSES] + [
+        (pool.name, f"switchyard worker {pool.name}") for pool in POOLS
+    ]
+
+
 def procfile() -> str:
-    lines = [HEADER.rstrip("\n")]
-    lines += [f"{process.name}: {process.command}" for process in EXTRA_PROCESSES]
-    lines += [f"{pool.name}: switchyard worker {pool.name}" for pool in POOLS]
+    lines = [HEADER.rstrip("\n")] + [f"{name}: {command}" for name, command in processes()]
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,1 @@
+"""The one-command local run: services, migrations, every process of the Procfile, demo workloads."""

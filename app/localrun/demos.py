@@ -1,0 +1,32 @@
+"""What the local run adds to the Procfile: simulators, and demo workloads once the pools answer.
+
+Each pipeline registers here: long-running demo processes (a simulator, the API)
+and seeders (callables run once, after every pool answers, that enqueue a demo
+workload through the same tasks operators use).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class DemoProcess:
+    name: str
+    command: str
+    env: dict[str, str] = field(default_factory=dict)  # also exported to every other process
+
+
+def seed_canaries() -> str:
+    """Send one canary per queue: each pool proves it consumes."""
+    from app.celery_app import celery
+    from workers.pools import QUEUES
+
+    for queue in QUEUES:
+        celery.send_task(f"canary.{queue}")
+    return f"sent a canary to each of {len(QUEUES)} queues"
+
+
+DEMO_PROCESSES: tuple[DemoProcess, ...] = ()
+
+SEEDERS: tuple[Callable[[], str], ...] = (seed_canaries,)
