@@ -70,6 +70,8 @@ class Plan:
         n = cfg.num_fids
         rng = np.random.default_rng(cfg.seed)
         self.fids = list(range(1, n + 1))
+        # Fids registered later by the stream (new users signing up), not part of genesis.
+        self.reserve_fids = list(range(n + 1, n + 1 + max(4, n // 50)))
         # Heavy-tailed popularity: Zipf weights over a random ranking of fids.
         rank = rng.permutation(n) + 1
         self.popularity = 1.0 / rank.astype(np.float64) ** 1.05
@@ -227,6 +229,8 @@ class Generator:
         plan, i, seed = self.plan, fid - 1, self.seed
         r = _rng(seed, "fid", fid)
         hist = FidHistory(fid)
+        if fid > self.cfg.num_fids:   # registers during the stream; nothing before
+            return hist
         signers = [self.signer_key(fid, k) for k in range(int(plan.signers[i]))]
         hist.signers = signers
         span = self.genesis - self.history_start
@@ -287,7 +291,8 @@ class Generator:
                 body = cast_body(text, mentions, positions, parent_cast_id=(tfid, th))
             else:  # quote cast
                 text, mentions, positions = cast_text(r)
-                body = cast_body(text, mentions, positions, embeds=[("cast", (tfid, th))])
+                body = cast_body(text, mentions, positions, embeds=[("cast", (tfid, th))],
+                                 parent_url=r.choice(CHANNELS) if r.random() < 0.3 else None)
             casts.append(add(pb.CAST_ADD, ts, body))
         for c in r.sample(casts, int(plan.cast_removes[i])):
             remove(c, pb.CAST_REMOVE, {"target_hash": c.hash})

@@ -105,8 +105,13 @@ class Network:
         self.cache_fids = cache_fids
         self._pinned: dict[int, FidState] = {}
         self._lru: OrderedDict[int, FidState] = OrderedDict()
-        self._shard_of = [0] + [shard_of(f, self.num_shards) for f in self.plan.fids]
+        all_fids = self.plan.fids + self.plan.reserve_fids
+        self._shard_of = [0] + [shard_of(f, self.num_shards) for f in all_fids]
+        # registered fids per shard (sorted); the stream appends fids it registers
         self.shard_fids = {s: [f for f in self.plan.fids if self._shard_of[f] == s] for s in range(1, self.num_shards + 1)}
+        self.shard_reserve = {s: [f for f in self.plan.reserve_fids if self._shard_of[f] == s]
+                              for s in range(1, self.num_shards + 1)}
+        self.registered: dict[int, int] = {}   # fid registered by the stream -> position
         self.position = 0
         self.indexes = None          # cross-fid indexes, built on first use
         self.signer_adds: list[tuple] = []   # (position, fid, app_fid) for signer adds made by the stream
@@ -119,7 +124,17 @@ class Network:
         return self._shard_of[fid]
 
     def has_fid(self, fid: int) -> bool:
-        return 1 <= fid <= self.config.num_fids
+        return 1 <= fid <= self.config.num_fids or fid in self.registered
+
+    def register(self, fid: int, position: int) -> FidState:
+        """A reserve fid signs up (ID_REGISTER in the stream)."""
+        self.registered[fid] = position
+        shard = self.shard_of(fid)
+        self.shard_reserve[shard].remove(fid)
+        bisect.insort(self.shard_fids[shard], fid)
+        st = self.fid_state(fid)
+        self.pin(st)
+        return st
 
     def fid_state(self, fid: int) -> FidState:
         with self.lock:

@@ -27,6 +27,11 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):  # quiet
         pass
 
+    def setup(self):
+        super().setup()
+        # one write per response and no Nagle: otherwise delayed ACKs add ~40 ms per request
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def do_GET(self):
         self._serve()
 
@@ -66,7 +71,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fault and fault["kind"] == "truncate":
             data = resp.body.encode("utf-8")
             self._head(resp, len(data))
-            self.wfile.write(data[: len(data) // 2])
+            self.wfile.write(b"".join(self._headers_buffer) + data[: len(data) // 2])
+            self._headers_buffer = []
             self.wfile.flush()
             self.close_connection = True
             return
@@ -82,12 +88,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Access-Control-Allow-Origin", "*")
         for k, v in resp.headers:
             self.send_header(k, v)
-        self.end_headers()
+        self._headers_buffer.append(b"\r\n")
 
     def _send(self, resp: Response):
         data = resp.body.encode("utf-8")
         self._head(resp, len(data))
-        self.wfile.write(data)
+        self.wfile.write(b"".join(self._headers_buffer) + data)
+        self._headers_buffer = []
 
 
 class _Server(ThreadingHTTPServer):
@@ -109,7 +116,7 @@ class HubServer:
         self.messages_served = 0
         self._httpd = _Server((HOST, port), _Handler)
         self._httpd.hub = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="hub-sim-http", daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="hub-sim-http", daemon=True)
 
     @property
     def port(self) -> int:

@@ -121,7 +121,9 @@ def onchain_obj(e: OnChainEvent, flavor: str = SNAPCHAIN) -> dict:
                                       "from": hex0x(b["from"]) if b["from"] else empty,
                                       "recoveryAddress": hex0x(b["recovery"])}
     elif kind == "storage_rent":
-        out["storageRentEventBody"] = {"payer": hex0x(b["payer"]), "units": b["units"], "expiry": b["expiry"]}
+        # Hubble's transformHash() has no "payer" key, so it stays base64 there
+        payer = b64(b["payer"]) if flavor == HUBBLE else hex0x(b["payer"])
+        out["storageRentEventBody"] = {"payer": payer, "units": b["units"], "expiry": b["expiry"]}
     if flavor == SNAPCHAIN:
         out["tier_purchase_event_body"] = None  # serde field without rename/skip, always present
     out["txIndex"] = e.tx_index

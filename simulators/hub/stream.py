@@ -20,7 +20,8 @@ SEQ_BITS = 14
 MAX_SEQ = (1 << SEQ_BITS) - 1
 ACTIONS = [("cast", 30), ("reaction", 22), ("follow", 10), ("unfollow", 5), ("cast_remove", 5),
            ("reaction_remove", 4), ("user_data", 6), ("verification", 2), ("prune", 4),
-           ("signer_add", 4), ("signer_remove", 1), ("storage_rent", 2), ("username_proof", 1)]
+           ("signer_add", 4), ("signer_remove", 1), ("storage_rent", 2), ("username_proof", 1),
+           ("register", 2)]
 _ACTION_NAMES = [a for a, _ in ACTIONS]
 _ACTION_CUM = []
 for _a, _w in ACTIONS:
@@ -167,13 +168,16 @@ class BlockBuilder:
 
     def __init__(self, net, shard, position, ts, r: random.Random, cum):
         self.net, self.shard, self.pos, self.ts, self.r, self.cum = net, shard, position, ts, r, cum
-        self.fids = net.shard_fids[shard]
+        self.fids = net.shard_fids[shard]   # genesis fids (weighted by ``cum``), then fids registered since
         self.gen = net.gen
         self.out: list[tuple] = []
 
     def step(self):
         r = self.r
-        fid = self.fids[min(bisect.bisect_left(self.cum, r.random() * self.cum[-1]), len(self.fids) - 1)]
+        fid = self.fids[bisect.bisect_left(self.cum, r.random() * self.cum[-1])]
+        new_fids = self.fids[len(self.cum):]
+        if new_fids and r.random() < 0.1:   # freshly registered users are active too
+            fid = r.choice(new_fids)
         st = self.net.fid_state(fid)
         action = _ACTION_NAMES[bisect.bisect_right(_ACTION_CUM, r.randrange(_ACTION_CUM[-1]))]
         getattr(self, "_" + action)(st)
@@ -349,3 +353,31 @@ class BlockBuilder:
         self.net.pin(st)
         st.proofs = [proof]   # an fname change replaces the fid's fname proof
         self.out.append((MERGE_USERNAME_PROOF, proof))
+
+    def _register(self, st):
+        """A new user signs up: ID_REGISTER, STORAGE_RENT and a signer add, usually via a client app."""
+        reserve = self.net.shard_reserve[self.shard]
+        if not reserve:
+            return
+        fid = reserve[0]
+        new = self.net.register(fid, self.pos)
+        gen, blk = self.gen, self._onchain_block()
+        from .model import OnChainEvent
+        common = dict(block_number=blk, block_hash=derive(gen.seed, "opblock", blk),
+                      block_timestamp=1_700_000_000 + (blk - 108_000_000) * 2, fid=fid)
+        reg = OnChainEvent("EVENT_TYPE_ID_REGISTER", transaction_hash=derive(gen.seed, "tx", fid, "register"),
+                           log_index=len(self.out), body={"kind": "id_register", "to": gen.custody(fid), "event_type": 1,
+                                                         "from": b"", "recovery": derive(gen.seed, "recovery", fid, length=20)},
+                           tx_index=self.r.randrange(200), **common)
+        rent = OnChainEvent("EVENT_TYPE_STORAGE_RENT", transaction_hash=derive(gen.seed, "tx", fid, "rent0"),
+                            log_index=len(self.out) + 1, body={"kind": "storage_rent", "payer": gen.custody(fid),
+                                                               "units": 1, "expiry": 1_800_000_000},
+                            tx_index=self.r.randrange(200), **common)
+        for ev in (reg, rent):
+            new.onchain.append(ev)
+            new.onchain_born[id(ev)] = self.pos
+            self.out.append((MERGE_ON_CHAIN_EVENT, ev))
+        new.proofs.append(UsernameProof(1_700_000_000 + self.pos, gen.fname(fid), gen.custody(fid),
+                                        derive(gen.seed, "fnamesig", fid, length=65), fid))
+        self.out.append((MERGE_USERNAME_PROOF, new.proofs[-1]))
+        self._signer_add(new)

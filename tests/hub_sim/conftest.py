@@ -1,0 +1,49 @@
+import json
+from pathlib import Path
+
+import pytest
+import requests
+
+from simulators.hub.testing import running_hub
+
+REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "hub" / "generated"
+if not REFERENCE.exists():
+    REFERENCE = Path("/work/shared/reference/hub/generated")
+
+
+@pytest.fixture(scope="session")
+def reference_dir() -> Path:
+    if not REFERENCE.exists():
+        pytest.skip("shared/reference/hub/generated not available")
+    return REFERENCE
+
+
+@pytest.fixture(scope="module")
+def hub():
+    """A module-wide simulated hub, 150 fids, 40 blocks revealed, manual block rate."""
+    with running_hub(num_fids=150, seed=11) as h:
+        h.advance(40)
+        yield h
+
+
+@pytest.fixture
+def hub_sim():
+    """A fresh simulated hub per test (manual block rate, nothing revealed)."""
+    with running_hub(num_fids=80, seed=5) as h:
+        yield h
+
+
+@pytest.fixture(scope="session")
+def http():
+    with requests.Session() as s:
+        yield s
+
+
+def get_json(http, hub, path, **params):
+    r = http.get(hub.url + path, params=params, timeout=10)
+    assert r.status_code == 200, (path, params, r.status_code, r.text[:300])
+    return r.json()
+
+
+def load(path: Path):
+    return json.loads(path.read_text())
