@@ -42,7 +42,7 @@ def build_config(settings: Settings) -> dict[str, Any]:
         "visibility_timeout": vt,
         "redis_backend_health_check_interval": 25,
         "redis_socket_keepalive": True,
-        # JSON only: a pickled message is refused at decode time (logged, acked, recorded REJECTED).
+        # JSON only: a pickled message is refused at decode time (logged, discarded, recorded REJECTED).
         "task_serializer": "json",
         "result_serializer": "json",
         "accept_content": ["json"],
@@ -65,7 +65,6 @@ def build_config(settings: Settings) -> dict[str, Any]:
         "worker_soft_shutdown_timeout": 10.0,
         "worker_enable_soft_shutdown_on_idle": True,
         "worker_max_memory_per_child": 512 * 1024,  # KiB; recycle a child that grew past 512 MiB
-        "worker_consumer": "app.consumer:RecordingConsumer",  # record undecodable messages
         "worker_hijack_root_logger": True,
         # Routing: every task names its queue; unrouted built-ins go to maintenance, never "celery".
         "task_routes": ("app.routing:route_by_task_queue",),

@@ -28,3 +28,15 @@ def fail(message: str = "drill") -> None:
     if not isinstance(message, str):
         raise TypeError(f"message must be a string, got {type(message).__name__}")
     raise DrillFailure(message)
+
+
+@celery.task(name="maintenance.flaky", queue_name="maintenance", bind=True, max_retries=5)
+def flaky(self: Any, fail_attempts: int = 1, steps: int = 4) -> dict[str, int]:
+    """A drill: reports progress in `steps`, fails the first `fail_attempts` attempts, then succeeds."""
+    if not isinstance(fail_attempts, int) or not isinstance(steps, int) or fail_attempts < 0 or steps < 0:
+        raise ValueError("fail_attempts and steps must be non-negative integers")
+    for step in range(1, steps + 1):
+        self.report_progress(100 * step / (steps + 1), step=step, of=steps)
+    if self.request.retries < fail_attempts:
+        raise self.retry(exc=DrillFailure(f"attempt {self.request.retries + 1} fails on purpose"), countdown=0)
+    return {"attempts": self.request.retries + 1}

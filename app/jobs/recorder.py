@@ -77,7 +77,8 @@ def record_started(
     kwargs: Any,
     parent_id: str | None = None,
     root_id: str | None = None,
-) -> None:
+) -> int:
+    """Record an execution starting; returns its attempt number (1 for the first execution)."""
     limit = _max_bytes()
     stmt = insert(jobs).values(
         id=job_id, name=name, queue=queue, state=JobState.STARTED, worker=worker,
@@ -96,9 +97,23 @@ def record_started(
             "finished_at": None,
             "updated_at": func.now(),
         },
-    )
+    ).returning(jobs.c.attempts)
     with get_engine().begin() as conn:
-        conn.execute(stmt)
+        return int(conn.execute(stmt).scalar_one())
+
+
+def _for_attempt(job_id: str, attempt: int | None):  # noqa: ANN202 - a SQLAlchemy UPDATE
+    """An UPDATE of one job that only applies to the given execution.
+
+    A retry is published before the attempt that raised it is recorded, so the
+    next attempt can start (even finish) first; the stale attempt's late update
+    must not overwrite it. attempt=None (failures seen by the parent process,
+    such as hard time limits) applies unconditionally.
+    """
+    stmt = update(jobs).where(jobs.c.id == job_id)
+    if attempt is not None:
+        stmt = stmt.where(jobs.c.attempts == attempt)
+    return stmt
 
 
 def record_progress(job_id: str, percent: int | None, info: dict[str, Any] | None) -> None:
@@ -111,10 +126,10 @@ def record_progress(job_id: str, percent: int | None, info: dict[str, Any] | Non
         conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
 
 
-def record_succeeded(job_id: str, result: Any) -> None:
+def record_succeeded(job_id: str, result: Any, attempt: int | None = None) -> None:
     with get_engine().begin() as conn:
         conn.execute(
-            update(jobs).where(jobs.c.id == job_id).values(
+            _for_attempt(job_id, attempt).values(
                 state=JobState.SUCCESS,
                 result=_json_safe(result, _max_bytes()),
                 error=None,
@@ -127,12 +142,13 @@ def record_succeeded(job_id: str, result: Any) -> None:
         )
 
 
-def record_failed(job_id: str, state: str, error: str, traceback: str | None) -> None:
+def record_failed(job_id: str, state: str, error: str, traceback: str | None,
+                  attempt: int | None = None) -> None:
     """FAILURE (final), RETRY (another attempt is scheduled) or REVOKED."""
     final = state in JobState.FINAL
     with get_engine().begin() as conn:
         conn.execute(
-            update(jobs).where(jobs.c.id == job_id).values(
+            _for_attempt(job_id, attempt).values(
                 state=state,
                 error=error[:10000],
                 traceback=traceback[-20000:] if traceback else None,

@@ -67,7 +67,7 @@ def on_published(sender: str | None = None, body: Any = None, routing_key: str |
 def on_started(task_id: str | None = None, task: Any = None, args: Any = None, kwargs: Any = None,
                **_: Any) -> None:
     request = task.request
-    recorder.record_started(
+    request.job_attempt = recorder.record_started(
         job_id=task_id,
         name=task.name,
         queue=(request.delivery_info or {}).get("routing_key"),
@@ -82,22 +82,24 @@ def on_started(task_id: str | None = None, task: Any = None, args: Any = None, k
 @signals.task_success.connect
 @_best_effort
 def on_succeeded(sender: Any = None, result: Any = None, **_: Any) -> None:
-    recorder.record_succeeded(sender.request.id, result)
+    recorder.record_succeeded(sender.request.id, result, _attempt(sender.request))
 
 
 @signals.task_retry.connect
 @_best_effort
 def on_retry(request: Any = None, reason: Any = None, einfo: Any = None, **_: Any) -> None:
     recorder.record_failed(request.id, JobState.RETRY, _describe(reason),
-                           einfo.traceback if einfo is not None else None)
+                           einfo.traceback if einfo is not None else None, _attempt(request))
 
 
 @signals.task_failure.connect
 @_best_effort
-def on_failed(task_id: str | None = None, exception: BaseException | None = None, einfo: Any = None,
-              **_: Any) -> None:
+def on_failed(sender: Any = None, task_id: str | None = None, exception: BaseException | None = None,
+              einfo: Any = None, **_: Any) -> None:
+    request = getattr(sender, "request", None)
+    attempt = _attempt(request) if request is not None and request.id == task_id else None
     recorder.record_failed(task_id, JobState.FAILURE, _describe(exception),
-                           einfo.traceback if einfo is not None else None)
+                           einfo.traceback if einfo is not None else None, attempt)
 
 
 @signals.task_revoked.connect
@@ -113,6 +115,26 @@ def on_unknown(name: str | None = None, id: str | None = None, message: Any = No
                **_: Any) -> None:
     queue = (getattr(message, "delivery_info", None) or {}).get("routing_key")
     recorder.record_rejected(job_id=id, name=name or "?", queue=queue, error=f"unknown task: {exc!r}")
+
+
+@signals.task_rejected.connect
+@_best_effort
+def on_rejected(message: Any = None, exc: Any = None, **_: Any) -> None:
+    """The worker discarded a message it cannot accept (e.g. pickle on a JSON-only worker)."""
+    headers = getattr(message, "headers", None) or {}
+    if "id" not in headers:
+        return
+    recorder.record_rejected(
+        job_id=headers["id"],
+        name=headers.get("task") or "?",
+        queue=(getattr(message, "delivery_info", None) or {}).get("routing_key"),
+        error=f"{_describe(exc)} (content type {getattr(message, 'content_type', None)!r})",
+    )
+
+
+def _attempt(request: Any) -> int | None:
+    """The attempt number task_prerun stored on this execution's request, if it ran here."""
+    return getattr(request, "job_attempt", None)
 
 
 def _describe(exc: Any) -> str:

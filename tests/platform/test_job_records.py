@@ -1,11 +1,13 @@
-"""Job records through success, failure and retry, written by real workers."""
+"""Job records through success, failure, retry and rejection, written by real workers."""
 from __future__ import annotations
+
+import logging
 
 from app.jobs import queries
 from tests.support import wait_until
 
 
-def _final(job_id: str, timeout: float = 30):
+def wait_final(job_id: str, timeout: float = 30) -> dict:
     return wait_until(
         lambda: (job := queries.get_job(job_id)) and job["state"] in ("SUCCESS", "FAILURE", "REJECTED") and job,
         timeout=timeout, message=f"job {job_id} to finish",
@@ -18,19 +20,53 @@ def test_canary_of_each_queue_runs_on_that_pool(db, redis_client, worker_pools, 
     workers = worker_pools.start(*[p.name for p in POOLS])
     sent = {p.name: celery_app.send_task(f"canary.{p.queues[0]}") for p in POOLS}
     for pool, result in sent.items():
-        job = _final(result.id)
+        job = wait_final(result.id)
         assert job["state"] == "SUCCESS"
         assert job["queue"] == pool
         assert job["worker"] == workers[pool].nodename
         assert job["attempts"] == 1
-        assert job["finished_at"] >= job["started_at"]
+        assert job["finished_at"] >= job["started_at"] >= job["created_at"]
 
 
 def test_failure_is_recorded_with_traceback(db, redis_client, worker_pools, celery_app):
     worker_pools.start("maintenance")
     result = celery_app.send_task("maintenance.fail", args=["boom"])
-    job = _final(result.id)
+    job = wait_final(result.id)
     assert job["state"] == "FAILURE"
     assert job["error"] == "DrillFailure: boom"
     assert "raise DrillFailure(message)" in job["traceback"]
     assert job["args"] == ["boom"]
+    assert job["attempts"] == 1
+
+
+def test_retries_count_attempts_and_progress_reaches_100(db, redis_client, worker_pools, celery_app):
+    worker_pools.start("maintenance")
+    result = celery_app.send_task("maintenance.flaky", kwargs={"fail_attempts": 2, "steps": 3})
+    job = wait_final(result.id)
+    assert job["state"] == "SUCCESS"
+    assert job["attempts"] == 3
+    assert job["result"] == {"attempts": 3}
+    assert job["progress"] == 100
+    assert job["error"] is None and job["traceback"] is None
+    assert job["kwargs"] == {"fail_attempts": 2, "steps": 3}
+
+
+def test_bad_arguments_fail_with_a_clear_error(db, redis_client, worker_pools, celery_app):
+    worker_pools.start("maintenance")
+    job = wait_final(celery_app.send_task("maintenance.flaky", kwargs={"fail_attempts": "x"}).id)
+    assert job["state"] == "FAILURE"
+    assert job["error"] == "ValueError: fail_attempts and steps must be non-negative integers"
+
+
+def test_pickled_message_is_rejected_logged_and_the_worker_carries_on(
+        db, redis_client, worker_pools, celery_app):
+    worker = worker_pools.start("maintenance")["maintenance"]
+    pickled = celery_app.send_task("canary.maintenance", serializer="pickle")
+    job = wait_final(pickled.id)
+    assert job["state"] == "REJECTED"
+    assert "ContentDisallowed" in job["error"] and "pickle" in job["error"]
+    wait_until(lambda: "Received invalid task message" in worker.log(), timeout=10, message="the decode error log line")
+    # Nothing crashed: the same worker still executes the next (JSON) task.
+    assert wait_final(celery_app.send_task("canary.maintenance").id)["state"] == "SUCCESS"
+    assert worker.process.poll() is None
+    logging.getLogger(__name__).info("pickled message %s rejected as expected", pickled.id)
