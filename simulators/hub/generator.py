@@ -146,7 +146,9 @@ class Plan:
 def cast_text(r: random.Random, mention_fids=(), long: bool = False) -> tuple[str, list, list]:
     """Text with mentions removed, as clients send it: (text, mentions, byte positions)."""
     n_words = r.randint(60, 160) if long else r.randint(2, 14)
-    words = [r.choice(UNICODE_WORDS) if r.random() < 0.08 else r.choice(WORDS) for _ in range(n_words)]
+    words = r.choices(WORDS, k=n_words)
+    if r.random() < 0.5:   # some unicode: emoji, accents, other scripts
+        words[r.randrange(n_words)] = r.choice(UNICODE_WORDS)
     slots = sorted(r.sample(range(n_words + 1), min(len(mention_fids), n_words + 1)))
     text, mentions, positions = "", [], []
     for i in range(n_words + 1):
@@ -179,7 +181,8 @@ class Generator:
         self.seed = plan.cfg.seed
         self.genesis = plan.cfg.genesis_timestamp
         self.history_start = self.genesis - plan.cfg.history_days * 86400
-        self.root_specs = lru_cache(maxsize=65536)(self._root_specs)
+        self.root_specs = lru_cache(maxsize=4096)(self._root_specs)
+        self.root_refs = lru_cache(maxsize=400_000)(self._root_refs)
 
     # -- identities -------------------------------------------------------------------------
     def signer_key(self, fid: int, index: int) -> Signer:
@@ -214,13 +217,19 @@ class Generator:
             out.append((ts, body, message_hash(pb.encode_message_data(pb.CAST_ADD, fid, ts, body))))
         return tuple(out)
 
+    def _root_refs(self, fid: int) -> tuple:
+        """(timestamp, hash) of fid's root casts: all another fid needs to reply or react."""
+        return tuple((ts, h) for ts, _, h in self.root_specs(fid))
+
     def pick_root_cast(self, r: random.Random, candidates) -> tuple | None:
         """A root cast (fid, ts, hash) of one of ``candidates`` (or a popular fid)."""
         for _ in range(4):
             target = r.choice(candidates) if candidates and r.random() < 0.7 else self.plan.popular_fid(r)
-            specs = self.root_specs(target)
-            if specs:
-                ts, _, h = specs[r.randrange(len(specs))]
+            if target > self.cfg.num_fids:
+                continue
+            refs = self.root_refs(target)
+            if refs:
+                ts, h = refs[r.randrange(len(refs))]
                 return target, ts, h
         return None
 

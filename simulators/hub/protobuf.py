@@ -47,7 +47,14 @@ BODY_FIELD = {
 }
 
 
+_SMALL = [bytes([i]) for i in range(128)]
+
+
 def varint(n: int) -> bytes:
+    if n < 128:
+        return _SMALL[n]
+    if n < 16384:
+        return bytes(((n & 0x7F) | 0x80, n >> 7))
     out = bytearray()
     while n > 0x7F:
         out.append((n & 0x7F) | 0x80)
@@ -56,8 +63,11 @@ def varint(n: int) -> bytes:
     return bytes(out)
 
 
+_KEYS = {(f, w): varint(f << 3 | w) for f in range(1, 20) for w in (0, 2)}
+
+
 def _key(field: int, wire: int) -> bytes:
-    return varint(field << 3 | wire)
+    return _KEYS[field, wire]
 
 
 def _uint(field: int, value: int) -> bytes:
