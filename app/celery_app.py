@@ -14,6 +14,7 @@ from app.settings import get_settings
 TASK_MODULES = (
     "tasks.canary",
     "tasks.maintenance",
+    "tasks.catalogue",
 )
 
 

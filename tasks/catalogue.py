@@ -1,0 +1,166 @@
+"""Catalogue sync tasks: supplier-sync -> product-family -> image-upload (Promidata).
+
+Thin wrappers: validate arguments, call app.catalogue, report progress, retry. Each child is
+enqueued from inside its parent, so the jobs table links them by parent_id. Counters per sync
+live in catalogue_syncs (+ per-family / per-image rows), not in chords.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from app.catalogue import pipeline
+from app.catalogue.errors import FeedError, InvalidArguments, MassDisableAborted
+from app.catalogue.feed_client import default_client
+from app.catalogue.import_index import FAMILY_SKU_RE, HASH_RE
+from app.catalogue.storage import default_store
+from app.catalogue.supplier_sync import active_supplier_codes, ensure_suppliers
+from app.catalogue import sync_runs
+from app.celery_app import celery
+from app.db import get_engine
+from app.settings import get_settings
+
+SUPPLIER_CODE_RE = re.compile(r"^A\d+$")
+
+
+def _supplier_code(value: Any) -> str:
+    if not isinstance(value, str) or not SUPPLIER_CODE_RE.match(value):
+        raise InvalidArguments(f"supplier_code must be an A-number like 'A23', got {value!r}")
+    return value
+
+
+def _sync_id(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidArguments(f"sync_id must be a positive integer, got {value!r}")
+    return value
+
+
+def _url(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        raise InvalidArguments(f"{name} must be an http(s) URL, got {value!r}")
+    return value
+
+
+def new_run_id() -> str:
+    """Groups the supplier syncs of one "sync all" (or of one CLI call) in catalogue_syncs."""
+    return f"run-{uuid.uuid4().hex[:12]}"
+
+
+def _backoff(base: float, retries: int) -> float:
+    return base * (2 ** retries)
+
+
+@celery.task(name="catalogue.sync_all", queue_name="supplier-sync", bind=True)
+def sync_all(self: Any, import_url: str | None = None, run_id: str | None = None) -> dict[str, Any]:
+    """Read the feed once, refresh categories and suppliers, enqueue one supplier sync per active supplier."""
+    settings = get_settings()
+    url = _url("import_url", import_url or settings.catalogue_import_url)
+    limits = pipeline.Limits.from_settings(settings)
+    engine = get_engine()
+    self.report_progress(0, step="parse")
+    index = pipeline.fetch_index(default_client(), url, limits)
+    categories = pipeline.sync_categories(engine, default_client(), index, limits)
+    with engine.begin() as conn:
+        ensure_suppliers(conn, index.supplier_codes())
+        codes = sorted(active_supplier_codes(conn) & set(index.supplier_codes()), key=lambda c: int(c[1:]))
+    run_id = run_id or new_run_id()
+    self.report_progress(50, step="enqueue", suppliers=len(codes))
+    for code in codes:
+        sync_supplier.apply_async(args=[code], kwargs={"run_id": run_id, "import_url": import_url})
+    self.report_progress(100, step="done", suppliers=len(codes))
+    return {"run_id": run_id, "suppliers": codes, "categories": categories,
+            "families_in_feed": len(index.entries), "malformed_lines": index.malformed}
+
+
+@celery.task(name="catalogue.sync_supplier", queue_name="supplier-sync", bind=True)
+def sync_supplier(self: Any, supplier_code: str, run_id: str | None = None,
+                  import_url: str | None = None) -> dict[str, Any]:
+    """Parse the feed, compare one supplier's family hashes, enqueue new/changed families, deactivate gone ones."""
+    code = _supplier_code(supplier_code)
+    settings = get_settings()
+    url = _url("import_url", import_url or settings.catalogue_import_url)
+    limits = pipeline.Limits.from_settings(settings)
+    engine = get_engine()
+    with engine.begin() as conn:
+        sync_id = sync_runs.start_sync(conn, supplier_code=code, mode="queued", job_id=self.request.id,
+                                       run_id=run_id)
+    self.report_progress(5, step="parse", sync_id=sync_id)
+    try:
+        index = pipeline.fetch_index(default_client(), url, limits)
+    except FeedError as exc:
+        if self.request.retries < settings.catalogue_supplier_max_retries:
+            raise self.retry(exc=exc, countdown=_backoff(settings.catalogue_supplier_retry_delay_seconds,
+                                                         self.request.retries),
+                             max_retries=settings.catalogue_supplier_max_retries)
+        pipeline.fail_sync(engine, sync_id, str(exc))
+        raise
+    pipeline.sync_categories(engine, default_client(), index, limits)
+    self.report_progress(30, step="compare", sync_id=sync_id, families_in_feed=len(index.for_supplier(code)),
+                         malformed_lines=index.malformed)
+    try:
+        plan = pipeline.plan_supplier(engine, sync_id, index, code, limits)
+    except MassDisableAborted:
+        raise  # recorded as "aborted" on the sync and the supplier; the job fails with the message
+    self.report_progress(60, step="enqueue", sync_id=sync_id, to_process=len(plan.to_process))
+    for entry in plan.to_process:
+        sync_family.apply_async(args=[sync_id, entry.sku, entry.url, entry.feed_hash])
+    self.report_progress(100, step="fanned_out", sync_id=sync_id, queued=len(plan.to_process))
+    return {"sync_id": sync_id, "supplier_code": code, "families_in_feed": plan.in_feed,
+            "families_queued": len(plan.to_process), "families_unchanged": plan.unchanged,
+            "families_deactivated": plan.deactivated, "malformed_lines": index.malformed}
+
+
+@celery.task(name="catalogue.sync_family", queue_name="product-family", bind=True)
+def sync_family(self: Any, sync_id: int, sku: str, json_url: str, feed_hash: str) -> dict[str, Any]:
+    """Fetch one family JSON, upsert product/variants/prices/image links in one transaction, enqueue new images."""
+    sync_id = _sync_id(sync_id)
+    if not isinstance(sku, str) or not FAMILY_SKU_RE.match(sku):
+        raise InvalidArguments(f"sku must be a family Sku like 'A23-100804', got {sku!r}")
+    _url("json_url", json_url)
+    if not isinstance(feed_hash, str) or not HASH_RE.match(feed_hash):
+        raise InvalidArguments(f"feed_hash must be 40 hex characters, got {feed_hash!r}")
+    settings = get_settings()
+    engine = get_engine()
+    try:
+        stored, uploads = pipeline.process_family(engine, default_client(), sync_id, sku, json_url, feed_hash,
+                                                  pipeline.Limits.from_settings(settings))
+    except InvalidArguments:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every failure is retried, then recorded as failed
+        retries, limit = self.request.retries, settings.catalogue_family_max_retries
+        message = f"{type(exc).__name__}: {exc}"
+        pipeline.record_family_failure(engine, sync_id, sku, message, final=retries >= limit)
+        if retries >= limit:
+            raise
+        raise self.retry(exc=exc, countdown=_backoff(settings.catalogue_family_retry_delay_seconds, retries),
+                         max_retries=limit)
+    for url in uploads:
+        upload_image.apply_async(args=[sync_id, url])
+    return {"sync_id": sync_id, "sku": sku, "variants": stored.variants, "price_tiers": stored.price_tiers,
+            "images": stored.images, "uploads_queued": len(uploads)}
+
+
+@celery.task(name="catalogue.upload_image", queue_name="image-upload", bind=True)
+def upload_image(self: Any, sync_id: int, image_url: str) -> dict[str, Any]:
+    """Download one image, dedupe by URL and content hash, store it with a conditional put."""
+    sync_id = _sync_id(sync_id)
+    _url("image_url", image_url)
+    settings = get_settings()
+    engine = get_engine()
+    try:
+        result = pipeline.process_image(engine, default_client(), default_store(), sync_id, image_url,
+                                        pipeline.Limits.from_settings(settings))
+    except InvalidArguments:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        retries, limit = self.request.retries, settings.catalogue_image_max_retries
+        pipeline.record_image_failure(engine, sync_id, image_url, f"{type(exc).__name__}: {exc}",
+                                      final=retries >= limit)
+        if retries >= limit:
+            raise
+        raise self.retry(exc=exc, countdown=_backoff(settings.catalogue_image_retry_delay_seconds, retries),
+                         max_retries=limit)
+    return {"sync_id": sync_id, "image_id": result.image_id, "outcome": result.outcome,
+            "storage_key": result.storage_key, "reason": result.reason}
+
