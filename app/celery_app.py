@@ -15,6 +15,7 @@ TASK_MODULES = (
     "tasks.canary",
     "tasks.maintenance",
     "tasks.catalogue",
+    "tasks.analysis",
 )
 
 

@@ -29,6 +29,8 @@ EXTRA_PROCESSES: tuple[Process, ...] = (
     Process("beat", "celery -A app beat --loglevel INFO"),
     Process("flower", "switchyard flower", "switchyard flower --address 0.0.0.0",
             ports=("${FLOWER_PORT:-5555}:5555",)),
+    Process("api", "switchyard api", "switchyard api --host 0.0.0.0 --port 8080",
+            ports=("${ANALYSIS_API_PORT:-8080}:8080",)),
 )
 
 

@@ -10,6 +10,7 @@ from app.settings import SettingsError
 # Modules with `register(subparsers)`; each adds its subcommands (with a `func`).
 COMMAND_MODULES = (
     "app.cli.platform",
+    "app.cli.analysis",
     "app.cli.catalogue",
     "app.cli.local",
 )
