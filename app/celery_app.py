@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from celery import Celery
 from celery.signals import worker_process_init
@@ -19,9 +20,19 @@ TASK_MODULES = (
 )
 
 
+class SwitchyardCelery(Celery):
+    def send_task(self, name: str, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
+        # send_task by name would subscribe to a result that an ignore_result task never
+        # stores; long-running producers (the API, `celery call`) would leak subscriptions.
+        if options.get("ignore_result") is None:
+            task = self.tasks.get(name)
+            options["ignore_result"] = task.ignore_result if task is not None else self.conf.task_ignore_result
+        return super().send_task(name, args, kwargs, **options)
+
+
 def create_app() -> Celery:
     settings = get_settings()
-    app = Celery("switchyard", task_cls="tasks.base:SwitchyardTask", include=list(TASK_MODULES))
+    app = SwitchyardCelery("switchyard", task_cls="tasks.base:SwitchyardTask", include=list(TASK_MODULES))
     app.config_from_object(build_config(settings))
     from app.beat_schedule import build_schedule
 

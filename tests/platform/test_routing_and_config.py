@@ -48,3 +48,9 @@ def test_correctness_settings():
     assert config["result_expires"] > 0
     assert config["beat_scheduler"] == "redbeat.RedBeatScheduler"
     assert config["beat_max_loop_interval"] < config["redbeat_lock_timeout"]
+
+
+def test_sending_by_name_does_not_subscribe_to_results_nobody_stores(database, redis_client, celery_app):
+    # Otherwise every send_task from a long-running producer leaks a pub/sub subscription.
+    assert celery_app.send_task("canary.maintenance").ignored is True
+    assert celery_app.send_task("canary.maintenance", ignore_result=False).ignored is False
