@@ -48,6 +48,7 @@ class NetworkConfig:
     history_days: int = 365
     events_per_block: float = 6.0         # mean data events per non-empty block per shard
     empty_block_ratio: float = 0.2
+    stream_active_fids: int = 2000        # per shard: the stream's actors are the most active fids
     retention_seconds: float = 3 * 24 * 3600
     base_heights: tuple = ()              # first block height per data shard (default: seeded)
     extra: dict = field(default_factory=dict)

@@ -7,8 +7,8 @@ import socket
 import struct
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+import socketserver
+from urllib.parse import parse_qs
 
 from .api import HubApi, Response
 from .faults import FaultConfig, Faults
@@ -18,86 +18,104 @@ from .ticker import Ticker
 HOST = "127.0.0.1"
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"   # keep-alive: benchmark clients reuse connections
-    server_version = "snapchain-sim"
-    sys_version = ""
-    hub: "HubServer"
+_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error",
+            502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
 
-    def log_message(self, *args):  # quiet
-        pass
+
+class _Handler(socketserver.StreamRequestHandler):
+    """Minimal HTTP/1.1 with keep-alive. http.server's header parsing (email.parser) cost more
+    than the API itself, so requests are parsed by hand here."""
+
+    rbufsize = 65536
 
     def setup(self):
         super().setup()
         # one write per response and no Nagle: otherwise delayed ACKs add ~40 ms per request
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def do_GET(self):
-        self._serve()
-
-    def do_POST(self):
-        self._serve()
-
-    def do_DELETE(self):
-        self._serve()
-
-    def _serve(self):
+    def handle(self):
         hub = self.server.hub
-        parts = urlsplit(self.path)
-        path = parts.path
-        query = parse_qs(parts.query, keep_blank_values=True)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        rfile = self.rfile
+        while True:
+            try:
+                line = rfile.readline(65537)
+            except (ConnectionError, OSError):
+                return
+            if not line:
+                return
+            if line in (b"\r\n", b"\n"):
+                continue
+            parts = line.split()
+            if len(parts) != 3:
+                self._write(Response(400, "Bad Request", "text/plain"), keep_alive=False)
+                return
+            method, target, version = parts[0].decode("latin-1"), parts[1].decode("latin-1"), parts[2]
+            length, connection = 0, b""
+            while True:
+                h = rfile.readline(65537)
+                if h in (b"\r\n", b"\n", b""):
+                    break
+                name, _, value = h.partition(b":")
+                name = name.strip().lower()
+                if name == b"content-length":
+                    length = int(value.strip() or 0)
+                elif name == b"connection":
+                    connection = value.strip().lower()
+            body = rfile.read(length) if length else b""
+            keep_alive = (connection != b"close") if version == b"HTTP/1.1" else (connection == b"keep-alive")
+            if not self._serve(hub, method, target, body, keep_alive) or not keep_alive:
+                return
+
+    def _serve(self, hub, method, target, body, keep_alive) -> bool:
+        """Answer one request; False when the connection must close."""
         hub.requests += 1
+        path, _, qs = target.partition("?")
+        query = parse_qs(qs, keep_blank_values=True) if qs else {}
         if path.startswith("/_sim/"):
-            return self._send(hub.control(self.command, path, query, body))
+            return self._write(hub.control(method, path, query, body), keep_alive)
         delay, fault = hub.faults.decide(path)
         if delay:
             time.sleep(delay)   # simulated network latency
-        if fault and fault["kind"] == "reset":
+        kind = fault["kind"] if fault else None
+        if kind == "reset":
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.close_connection = True
-            self.connection.close()
-            return
-        if fault and fault["kind"] == "error":
-            status = int(fault.get("status", 500))
-            return self._send(Response(status, json.dumps({"error": "Internal error", "error_detail": "simulated fault"})))
-        if fault and fault["kind"] == "rate_limit":
-            retry = str(fault.get("retry_after", 1))
-            return self._send(Response(429, "Too Many Requests", "text/plain", (("Retry-After", retry),)))
+            return False
+        if kind == "error":
+            return self._write(Response(int(fault.get("status", 500)),
+                                        json.dumps({"error": "Internal error", "error_detail": "simulated fault"})), keep_alive)
+        if kind == "rate_limit":
+            return self._write(Response(429, "Too Many Requests", "text/plain",
+                                        (("Retry-After", str(fault.get("retry_after", 1))),)), keep_alive)
         resp = hub.api.handle(path, query)
-        if fault and fault["kind"] == "malformed":
+        if kind == "malformed":
             resp = Response(200, resp.body[: max(1, len(resp.body) // 2)] + "\x00<html>", resp.content_type)
-        if fault and fault["kind"] == "truncate":
+        if kind == "truncate":
             data = resp.body.encode("utf-8")
-            self._head(resp, len(data))
-            self.wfile.write(b"".join(self._headers_buffer) + data[: len(data) // 2])
-            self._headers_buffer = []
-            self.wfile.flush()
-            self.close_connection = True
-            return
+            self.wfile.write(self._head(resp, len(data), False) + data[: len(data) // 2])
+            return False
         if resp.status == 200 and resp.body.startswith('{"messages"'):
             hub.messages_served += resp.body.count('"hashScheme"')
-        self._send(resp)
+        return self._write(resp, keep_alive)
 
-    def _head(self, resp: Response, length: int):
-        self.send_response(resp.status)
+    @staticmethod
+    def _head(resp: Response, length: int, keep_alive: bool) -> bytes:
         ctype = resp.content_type + ("; charset=utf-8" if resp.content_type == "text/plain" else "")
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(length))
-        self.send_header("Access-Control-Allow-Origin", "*")
-        for k, v in resp.headers:
-            self.send_header(k, v)
-        self._headers_buffer.append(b"\r\n")
+        lines = [f"HTTP/1.1 {resp.status} {_REASONS.get(resp.status, 'Error')}", f"content-type: {ctype}",
+                 f"content-length: {length}", "access-control-allow-origin: *",
+                 "connection: keep-alive" if keep_alive else "connection: close"]
+        lines += [f"{k}: {v}" for k, v in resp.headers]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
-    def _send(self, resp: Response):
+    def _write(self, resp: Response, keep_alive: bool) -> bool:
         data = resp.body.encode("utf-8")
-        self._head(resp, len(data))
-        self.wfile.write(b"".join(self._headers_buffer) + data)
-        self._headers_buffer = []
+        try:
+            self.wfile.write(self._head(resp, len(data), keep_alive) + data)
+        except (ConnectionError, OSError):
+            return False
+        return True
 
 
-class _Server(ThreadingHTTPServer):
+class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 1024

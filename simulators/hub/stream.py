@@ -57,13 +57,17 @@ class Stream:
         self.hubble_ids: list[int] = []
         self.hubble_start = 0
         self._hubble_last = 0
-        self._shard_cum = {}
+        # Stream actors: the most active fids of each shard (a minority makes most of the
+        # traffic), weighted by activity, plus fids that register during the stream.
+        self._actors, self._shard_cum = {}, {}
+        activity = network.plan.activity
         for s, fids in network.shard_fids.items():
+            actors = sorted(sorted(fids, key=lambda f: (-activity[f - 1], f))[: cfg.stream_active_fids])
             acc, cum = 0.0, []
-            for f in fids:
-                acc += float(network.plan.activity[f - 1])
+            for f in actors:
+                acc += float(activity[f - 1])
                 cum.append(acc)
-            self._shard_cum[s] = cum
+            self._actors[s], self._shard_cum[s] = actors, cum
 
     # -- time ------------------------------------------------------------------------------
     def block_timestamp(self, position: int) -> int:
@@ -92,7 +96,7 @@ class Stream:
         payloads = []
         if self._shard_cum[shard] and r.random() >= self.empty_block_ratio:
             n = r.randint(1, max(1, int(2 * self.events_per_block) - 1))
-            builder = BlockBuilder(net, shard, pos, ts, r, self._shard_cum[shard])
+            builder = BlockBuilder(net, shard, pos, ts, r, self._actors[shard], self._shard_cum[shard])
             for _ in range(n):
                 builder.step()
                 if len(builder.out) >= MAX_SEQ - 64:
@@ -166,18 +170,18 @@ class Stream:
 class BlockBuilder:
     """Draws the data events of one block, applying each to the network as it goes."""
 
-    def __init__(self, net, shard, position, ts, r: random.Random, cum):
+    def __init__(self, net, shard, position, ts, r: random.Random, actors, cum):
         self.net, self.shard, self.pos, self.ts, self.r, self.cum = net, shard, position, ts, r, cum
-        self.fids = net.shard_fids[shard]   # genesis fids (weighted by ``cum``), then fids registered since
+        self.fids = actors
+        self.new_fids = [f for f in net.registered if net.shard_of(f) == shard]
         self.gen = net.gen
         self.out: list[tuple] = []
 
     def step(self):
         r = self.r
         fid = self.fids[bisect.bisect_left(self.cum, r.random() * self.cum[-1])]
-        new_fids = self.fids[len(self.cum):]
-        if new_fids and r.random() < 0.1:   # freshly registered users are active too
-            fid = r.choice(new_fids)
+        if self.new_fids and r.random() < 0.1:   # freshly registered users are active too
+            fid = r.choice(self.new_fids)
         st = self.net.fid_state(fid)
         action = _ACTION_NAMES[bisect.bisect_right(_ACTION_CUM, r.randrange(_ACTION_CUM[-1]))]
         getattr(self, "_" + action)(st)
