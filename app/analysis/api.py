@@ -23,12 +23,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.analysis import store
 from app.analysis.body_limit import BodySizeLimit
 from app.analysis.health import queue_health
-from app.analysis.request import AnalysisRequest, InvalidRequestError
+from app.analysis.request import InvalidRequestError, parse_request
 from app.analysis.schemas import Accepted, AnalyzeBody, ErrorBody, Health, JobView
 from app.analysis.submission import BrokerUnavailableError, submit
 from app.settings import Settings, get_settings
 
 MAX_BODY_BYTES = 64 * 1024
+JOB_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"  # Celery task ids (UUIDs) and then some
+API_FIELDS = {"tool_id": "toolId", "request": "body"}  # domain field names -> the API's
 ERROR = {"model": ErrorBody}
 
 
@@ -70,15 +72,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @v1.post("/analyze", status_code=202, response_model=Accepted,
              responses={400: ERROR, 413: ERROR, 503: ERROR}, summary="Queue an analysis")
     def post_analyze(body: AnalyzeBody) -> JSONResponse:
-        fields = body.model_dump(exclude_unset=True)
+        given = body.model_dump(exclude_unset=True)
         try:
-            request = AnalysisRequest(tool_id=body.toolId, url=fields.get("url"),
-                                      description=fields.get("description"), priority=body.priority)
-            request = request.checked(allow_private=settings.analysis_allow_private_addresses)
+            request = parse_request({"tool_id": body.toolId, "url": given.get("url"),
+                                     "description": given.get("description"), "priority": body.priority},
+                                    allow_private=settings.analysis_allow_private_addresses)
         except InvalidRequestError as exc:
-            raise ApiError(400, "invalid request", [{"field": "url", "message": str(exc).removeprefix("url: ")}])
-        except ValueError as exc:  # the model's own rules (e.g. nothing to analyse)
-            raise ApiError(400, "invalid request", [{"field": "body", "message": str(exc)}])
+            raise ApiError(400, "invalid request", [{"field": API_FIELDS.get(name, name), "message": problem}
+                                                    for name, problem in exc.fields])
         try:
             record = submit(request)
         except BrokerUnavailableError as exc:
@@ -89,7 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @v1.get("/analyze/{jobId}", response_model=JobView, responses={400: ERROR, 404: ERROR, 503: ERROR},
             summary="An analysis job's status, progress and result")
-    def get_analyze(jobId: Annotated[str, Path(max_length=64)]) -> JobView:  # noqa: N803 - the API's name
+    def get_analyze(jobId: Annotated[str, Path(pattern=JOB_ID_PATTERN)]) -> JobView:  # noqa: N803 - the API name
         record = store.get(jobId)
         if record is None:
             raise ApiError(404, f"no analysis job {jobId!r}")
@@ -127,8 +128,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        fields = [{"field": _field_name(e.get("loc", ())), "message": str(e.get("msg", "invalid"))}
-                  for e in exc.errors()]
+        fields = [{"field": "body" if e.get("type") == "json_invalid" else _field_name(e.get("loc", ())),
+                   "message": str(e.get("msg", "invalid"))} for e in exc.errors()]
         return JSONResponse(ErrorBody(error="invalid request", fields=fields).model_dump(), status_code=400)
 
 

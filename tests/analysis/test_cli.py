@@ -1,0 +1,48 @@
+"""The operators' commands: `switchyard analyze submit|show|list|demo` as subprocesses, real worker."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.analysis.conftest import WORKER_ENV
+from tests.conftest import ROOT, TEST_ENV
+
+
+def switchyard(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "app.cli.main", *args], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, **TEST_ENV, **env}, timeout=90)
+
+
+def test_demo_submits_local_pages_and_reports_them_analysed(db, analysis_worker):
+    done = switchyard("--json", "analyze", "demo", "--timeout", "45",
+                      ANALYSIS_ALLOW_PRIVATE_ADDRESSES=WORKER_ENV["ANALYSIS_ALLOW_PRIVATE_ADDRESSES"])
+    assert done.returncode == 0, done.stderr
+    jobs = json.loads(done.stdout)
+    assert {(j["toolId"], j["priority"], j["status"], j["progress"]) for j in jobs} == {
+        ("tinyform", "low", "completed", 100), ("metricly", "normal", "completed", 100),
+        ("codepad", "high", "completed", 100)}
+    codepad = next(j for j in jobs if j["toolId"] == "codepad")
+    assert codepad["result"]["analysis"]["maturityScore"] >= 0.7
+
+    shown = switchyard("--json", "analyze", "show", codepad["jobId"])
+    assert shown.returncode == 0 and json.loads(shown.stdout)["result"] == codepad["result"]
+    listed = switchyard("--json", "analyze", "list", "--tool", "metricly")
+    assert [j["toolId"] for j in json.loads(listed.stdout)] == ["metricly"]
+
+
+def test_demo_refuses_to_run_when_loopback_pages_would_be_refused(db):
+    done = switchyard("analyze", "demo", ANALYSIS_ALLOW_PRIVATE_ADDRESSES="false")
+    assert done.returncode == 2 and "ANALYSIS_ALLOW_PRIVATE_ADDRESSES=true" in done.stderr
+
+
+def test_submit_validates_and_prints_the_job_id(db, stopped_analysis_worker):
+    bad = switchyard("analyze", "submit", "tool", "--url", "http://10.0.0.1/")
+    assert bad.returncode == 2 and "url: refusing to fetch 10.0.0.1: not a public address" in bad.stderr
+    good = switchyard("analyze", "submit", "tool", "--description", "an editor", "--priority", "high")
+    assert good.returncode == 0, good.stderr
+    job_id = good.stdout.strip()
+    shown = switchyard("analyze", "show", job_id)
+    assert shown.returncode == 0 and "queued" in shown.stdout
+    assert switchyard("analyze", "show", "no-such-job").returncode == 1
