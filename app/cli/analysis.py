@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 import time
 from typing import Any
 
+from app.analysis.demo import DEMO_PAGES_PORT
 from app.cli.output import emit_json, table
 from app.settings import get_settings
 
@@ -96,17 +98,23 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _require_loopback_allowed() -> bool:
+    if get_settings().analysis_allow_private_addresses:
+        return True
+    print("switchyard: the demo serves its pages on 127.0.0.1; run it and the analysis worker with "
+          "ANALYSIS_ALLOW_PRIVATE_ADDRESSES=true", file=sys.stderr)
+    return False
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Serve the demo pages on 127.0.0.1, submit analyses at mixed priorities, wait for them."""
     from app.analysis import store
-    from app.analysis.demo import DEMO_JOBS, demo_server
+    from app.analysis.demo import demo_server, submit_demo_jobs
 
-    if not get_settings().analysis_allow_private_addresses:
-        print("switchyard: the demo serves its pages on 127.0.0.1; run it and the analysis worker with "
-              "ANALYSIS_ALLOW_PRIVATE_ADDRESSES=true", file=sys.stderr)
+    if not _require_loopback_allowed():
         return 2
     with demo_server(args.port) as server:
-        ids = [_submit(tool, server.url(path), None, priority)["id"] for tool, path, priority in DEMO_JOBS]
+        ids = submit_demo_jobs(server.base_url)
         if not args.json:
             print(f"serving demo pages at {server.base_url}; submitted {len(ids)} analyses")
         deadline = time.monotonic() + args.timeout
@@ -123,6 +131,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print("switchyard: not all analyses finished in time; is `switchyard worker analysis` running?",
               file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_demo_pages(args: argparse.Namespace) -> int:
+    """Serve the demo pages until interrupted (the local run's page server)."""
+    from app.analysis.demo import demo_server
+
+    server = demo_server(args.port).start()
+    print(f"serving demo pages at {server.base_url} (Ctrl-C stops)", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
     return 0
 
 
@@ -156,3 +179,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=0, help="page server port (default: any free port)")
     p.add_argument("--timeout", type=float, default=60, help="seconds to wait for the results")
     p.set_defaults(func=cmd_demo)
+
+    p = commands.add_parser("demo-pages", help="serve the demo pages on 127.0.0.1 until Ctrl-C (local run)")
+    p.add_argument("--port", type=int, default=DEMO_PAGES_PORT)
+    p.set_defaults(func=cmd_demo_pages)

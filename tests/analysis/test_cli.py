@@ -46,3 +46,23 @@ def test_submit_validates_and_prints_the_job_id(db, stopped_analysis_worker):
     shown = switchyard("analyze", "show", job_id)
     assert shown.returncode == 0 and "queued" in shown.stdout
     assert switchyard("analyze", "show", "no-such-job").returncode == 1
+
+
+def test_demo_pages_serves_until_interrupted():
+    import signal
+
+    import requests
+
+    server = subprocess.Popen([sys.executable, "-m", "app.cli.main", "analyze", "demo-pages", "--port", "0"],
+                              cwd=ROOT, env={**os.environ, **TEST_ENV}, stdout=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline()
+        assert line.startswith("serving demo pages at http://127.0.0.1:"), line
+        base_url = line.split(" at ", 1)[1].split()[0]
+        session = requests.Session()
+        session.trust_env = False  # straight to 127.0.0.1, never through a configured proxy
+        page = session.get(base_url + "/codepad", timeout=5)
+        assert page.status_code == 200 and "<title>CodePad" in page.text
+    finally:
+        server.send_signal(signal.SIGINT)
+        assert server.wait(10) == 0
