@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 from dataclasses import dataclass
 
 from . import protobuf as pb
@@ -198,7 +199,6 @@ class HubApi:
         fids = self.net.shard_fids.get(shard)
         if fids is None:
             raise HubError("Failed to get fids", "InvalidArgument", "Invalid shard id")
-        import bisect
         start = 0 if after is None else int.from_bytes(after, "big")
         if not reverse:
             i = bisect.bisect_right(fids, start) if after is not None else 0

@@ -133,3 +133,35 @@ def test_high_event_rate_blocks(rate):
         hub.advance(5)
         log = hub.network.stream.shards[1]
         assert log.total_events > 5 * 50
+
+
+def test_signer_remove_revokes_and_leaves_active_signers(http, hub):
+    events = [e for s in (1, 2) for e in all_events(http, hub, s)]
+    removes = [e["mergeOnChainEventBody"]["onChainEvent"] for e in events
+               if e["type"] == "HUB_EVENT_TYPE_MERGE_ON_CHAIN_EVENT"
+               and e["mergeOnChainEventBody"]["onChainEvent"]["type"] == "EVENT_TYPE_SIGNER"
+               and e["mergeOnChainEventBody"]["onChainEvent"]["signerEventBody"]["eventType"] == "SIGNER_EVENT_TYPE_REMOVE"]
+    assert removes
+    revoked = {e["revokeMessageBody"]["message"]["signer"] for e in events if e["type"] == "HUB_EVENT_TYPE_REVOKE_MESSAGE"}
+    for ev in removes:
+        key = ev["signerEventBody"]["key"]
+        active = get_json(http, hub, "/v1/onChainSignersByFid", fid=ev["fid"])["events"]
+        assert key not in {a["signerEventBody"]["key"] for a in active}
+        all_signer_events = get_json(http, hub, "/v1/onChainEventsByFid", fid=ev["fid"], event_type="EVENT_TYPE_SIGNER")
+        assert ev in all_signer_events["events"]
+    assert revoked <= {ev["signerEventBody"]["key"] for ev in removes}
+
+
+def test_new_fids_register_during_the_stream(http, hub):
+    events = [e for s in (1, 2) for e in all_events(http, hub, s)]
+    regs = [e["mergeOnChainEventBody"]["onChainEvent"] for e in events
+            if e["type"] == "HUB_EVENT_TYPE_MERGE_ON_CHAIN_EVENT"
+            and e["mergeOnChainEventBody"]["onChainEvent"]["type"] == "EVENT_TYPE_ID_REGISTER"]
+    assert regs
+    for reg in regs:
+        fid = reg["fid"]
+        assert fid > 150
+        shard = hub.network.shard_of(fid)
+        assert fid in get_json(http, hub, "/v1/fids", shard_id=shard)["fids"]
+        assert get_json(http, hub, "/v1/onChainSignersByFid", fid=fid)["events"]
+        assert reg["idRegisterEventBody"]["eventType"] == "Register"
