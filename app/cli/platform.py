@@ -60,18 +60,16 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     if state and state not in JobState.ALL:
         print(f"switchyard: unknown state {args.state!r}; one of {', '.join(JobState.ALL)}", file=sys.stderr)
         return 2
-    jobs = queries.list_jobs(state=state, queue=args.queue, name=args.name, limit=args.limit)
-    if args.json:
-        emit_json(jobs)
-    else:
-        print(table(JOB_HEADERS, _job_rows(jobs)))
-    return 0
+    return _print_jobs(args, queries.list_jobs(state=state, queue=args.queue, name=args.name, limit=args.limit))
 
 
 def cmd_failed(args: argparse.Namespace) -> int:
     from app.jobs import queries
 
-    jobs = queries.failed_jobs(queue=args.queue, limit=args.limit)
+    return _print_jobs(args, queries.failed_jobs(queue=args.queue, limit=args.limit))
+
+
+def _print_jobs(args: argparse.Namespace, jobs: list[dict[str, Any]]) -> int:
     if args.json:
         emit_json(jobs)
     else:

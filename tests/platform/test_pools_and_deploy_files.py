@@ -59,14 +59,9 @@ def test_worker_command_carries_the_pool_definition():
     assert "--task-events" in argv
 
 
-def test_switchyard_worker_print_applies_env_overrides(monkeypatch, capsys):
+def test_switchyard_worker_print_applies_env_overrides(monkeypatch, capsys, reread_settings):
     from app.cli.main import main
-    from app.settings import get_settings
 
     monkeypatch.setenv("BACKFILL_CONCURRENCY", "9")
-    get_settings.cache_clear()
-    try:
-        assert main(["worker", "backfill", "--print"]) == 0
-    finally:
-        get_settings.cache_clear()
+    assert main(["worker", "backfill", "--print"]) == 0
     assert "--concurrency 9" in capsys.readouterr().out

@@ -58,14 +58,9 @@ def test_dotenv_file_is_read(monkeypatch, tmp_path):
     assert settings.pool("analysis").concurrency == 7
 
 
-def test_cli_reports_bad_settings_clearly(monkeypatch, capsys):
+def test_cli_reports_bad_settings_clearly(monkeypatch, capsys, reread_settings):
     from app.cli.main import main
-    from app.settings import get_settings
 
     monkeypatch.setenv("DATABASE_URL", "sqlite:///x.db")
-    get_settings.cache_clear()
-    try:
-        assert main(["worker", "backfill", "--print"]) == 2
-    finally:
-        get_settings.cache_clear()
+    assert main(["worker", "backfill", "--print"]) == 2
     assert "DATABASE_URL: Value error, must be a postgresql:// URL" in capsys.readouterr().err
