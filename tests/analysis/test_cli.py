@@ -66,3 +66,12 @@ def test_demo_pages_serves_until_interrupted():
     finally:
         server.send_signal(signal.SIGINT)
         assert server.wait(10) == 0
+
+
+def test_a_job_the_broker_refuses_is_reported_and_recorded_failed(db):
+    from app.analysis import store
+
+    done = switchyard("analyze", "submit", "tool", "--description", "d", REDIS_URL="redis://127.0.0.1:1/0")
+    assert done.returncode == 2 and "the broker did not accept the job" in done.stderr
+    [record] = store.list_recent()
+    assert record["status"] == "failed" and record["error"].startswith("could not queue the job:")
