@@ -8,6 +8,7 @@ import sys
 
 from tests.conftest import ROOT, TEST_ENV
 from tests.platform.test_job_records import wait_final
+from workers.pools import POOLS
 
 
 def run(*argv: str) -> subprocess.CompletedProcess[str]:
@@ -19,13 +20,23 @@ def switchyard(*argv: str) -> subprocess.CompletedProcess[str]:
     return run(sys.executable, "-m", "app.cli.main", *argv)
 
 
-def test_celery_call_round_trip(db, redis_client, worker_pools):
-    workers = worker_pools.start("backfill", "maintenance")
-    called = run(sys.executable, "-m", "celery", "-A", "app", "call", "canary.backfill")
-    assert called.returncode == 0, called.stderr
-    job = wait_final(called.stdout.strip())
-    assert (job["state"], job["queue"], job["worker"]) == ("SUCCESS", "backfill", workers["backfill"].nodename)
+def test_celery_call_of_each_queue_runs_on_its_pool(db, redis_client, worker_pools):
+    workers = worker_pools.start(*[p.name for p in POOLS])
+    calls = {
+        pool.name: subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "app", "call", f"canary.{pool.queues[0]}"],
+            cwd=ROOT, env={**os.environ, **TEST_ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for pool in POOLS
+    }
+    for pool, call in calls.items():
+        out, err = call.communicate(timeout=60)
+        assert call.returncode == 0, err
+        job = wait_final(out.strip())
+        assert (job["state"], job["queue"], job["worker"]) == ("SUCCESS", pool, workers[pool].nodename)
 
+
+def test_celery_call_with_arguments(db, redis_client, worker_pools):
+    worker_pools.start("maintenance")
     called = run(sys.executable, "-m", "celery", "-A", "app", "call", "maintenance.fail", "--args", '["from the cli"]')
     assert called.returncode == 0, called.stderr
     job = wait_final(called.stdout.strip())
