@@ -106,6 +106,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['sync_id'], ['catalogue_syncs.id'], name=op.f('fk_catalogue_sync_families_sync_id_catalogue_syncs'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('sync_id', 'sku', name=op.f('pk_catalogue_sync_families'))
     )
+    op.create_index('ix_catalogue_sync_families_pending', 'catalogue_sync_families', ['sync_id'], unique=False,
+                    postgresql_where=sa.text("state IN ('queued', 'retrying')"))
     op.create_table('catalogue_sync_images',
     sa.Column('sync_id', sa.BigInteger(), nullable=False),
     sa.Column('image_id', sa.BigInteger(), nullable=False),
@@ -118,6 +120,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('sync_id', 'image_id', name=op.f('pk_catalogue_sync_images'))
     )
     op.create_index('ix_catalogue_sync_images_sync_claimed_by', 'catalogue_sync_images', ['sync_id', 'claimed_by'], unique=False)
+    op.create_index('ix_catalogue_sync_images_pending', 'catalogue_sync_images', ['sync_id'], unique=False,
+                    postgresql_where=sa.text("outcome IN ('queued', 'retrying')"))
     op.create_table('catalogue_product_images',
     sa.Column('product_id', sa.BigInteger(), nullable=False),
     sa.Column('image_id', sa.BigInteger(), nullable=False),

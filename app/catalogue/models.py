@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, Numeric, String, Text,
-                        UniqueConstraint, func)
+                        UniqueConstraint, func, text)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -174,6 +174,10 @@ class SyncFamily(Base):
     error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
+    __table_args__ = (
+        Index("ix_catalogue_sync_families_pending", "sync_id", postgresql_where=text("state IN ('queued', 'retrying')")),
+    )
+
 
 class SyncImage(Base):
     __tablename__ = "catalogue_sync_images"
@@ -185,4 +189,8 @@ class SyncImage(Base):
     error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
-    __table_args__ = (Index("ix_catalogue_sync_images_sync_claimed_by", "sync_id", "claimed_by"),)
+    __table_args__ = (
+        Index("ix_catalogue_sync_images_sync_claimed_by", "sync_id", "claimed_by"),
+        # "Is anything still pending?" runs after every upload: answered from this small index.
+        Index("ix_catalogue_sync_images_pending", "sync_id", postgresql_where=text("outcome IN ('queued', 'retrying')")),
+    )

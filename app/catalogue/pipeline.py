@@ -16,7 +16,7 @@ from app.catalogue.errors import CatalogueError, FeedError, MassDisableAborted
 from app.catalogue.family import parse_family
 from app.catalogue.family_sync import StoredFamily, claim_uploads, upsert_family
 from app.catalogue.feed_client import FeedClient
-from app.catalogue.image_sync import StoredImage, image_id_for, record_image_error, store_image
+from app.catalogue.image_sync import StoredImage, image_id_for, mark_stored, record_image_error, store_image
 from app.catalogue.import_index import ImportIndex, parse_import_txt
 from app.catalogue.storage import ObjectStore
 from app.catalogue.supplier_sync import SupplierPlan, plan_supplier_sync, store_categories
@@ -96,43 +96,50 @@ def process_family(engine: Engine, client: FeedClient, sync_id: int, sku: str, j
     """Fetch, parse and store one family; return it and the image URLs this family must upload."""
     fetched = client.get(json_url, max_bytes=limits.family_bytes)
     record = parse_family(fetched.content, sku)
-    with engine.begin() as conn:
-        stored = upsert_family(conn, record, feed_hash=feed_hash, json_url=json_url)
-        uploads = claim_uploads(conn, sync_id, sku, record.image_urls())
-        sync_runs.set_family_state(conn, sync_id, sku, "done")
-    if not uploads:
-        with engine.begin() as conn:
-            sync_runs.finish_if_complete(conn, sync_id)
+    with engine.connect() as conn:  # one pooled connection for the whole step
+        with conn.begin():
+            stored = upsert_family(conn, record, feed_hash=feed_hash, json_url=json_url)
+            uploads = claim_uploads(conn, sync_id, sku, record.image_urls())
+            sync_runs.set_family_state(conn, sync_id, sku, "done")
+        if not uploads:
+            with conn.begin():  # after the commit above (see process_image)
+                sync_runs.finish_if_complete(conn, sync_id)
     return stored, uploads
 
 
 def record_family_failure(engine: Engine, sync_id: int, sku: str, error: str, *, final: bool) -> None:
-    with engine.begin() as conn:
-        sync_runs.set_family_state(conn, sync_id, sku, "failed" if final else "retrying", error[:4000])
-    if final:
-        with engine.begin() as conn:
-            sync_runs.finish_if_complete(conn, sync_id)
+    with engine.connect() as conn:
+        with conn.begin():
+            sync_runs.set_family_state(conn, sync_id, sku, "failed" if final else "retrying", error[:4000])
+        if final:
+            with conn.begin():
+                sync_runs.finish_if_complete(conn, sync_id)
 
 
 def process_image(engine: Engine, client: FeedClient, store: ObjectStore, sync_id: int, url: str,
                   limits: Limits) -> StoredImage:
-    result = store_image(engine, url, client=client, store=store, max_bytes=limits.image_bytes,
-                         key_prefix=limits.key_prefix)
-    with engine.begin() as conn:
-        sync_runs.set_image_outcome(conn, sync_id, result.image_id, result.outcome)
-    with engine.begin() as conn:
-        sync_runs.finish_if_complete(conn, sync_id)
+    with engine.connect() as conn:
+        result = store_image(conn, url, client=client, store=store, max_bytes=limits.image_bytes,
+                             key_prefix=limits.key_prefix)
+        with conn.begin():
+            mark_stored(conn, result)
+            sync_runs.set_image_outcome(conn, sync_id, result.image_id, result.outcome)
+        # A separate transaction, after ours committed: of two last children finishing together,
+        # at least the later one sees both outcomes and marks the sync done.
+        with conn.begin():
+            sync_runs.finish_if_complete(conn, sync_id)
     return result
 
 
 def record_image_failure(engine: Engine, sync_id: int, url: str, error: str, *, final: bool) -> None:
-    record_image_error(engine, url, error)
-    image_id = image_id_for(engine, url)
-    with engine.begin() as conn:
-        sync_runs.set_image_outcome(conn, sync_id, image_id, "failed" if final else "retrying", error[:4000])
-    if final:
-        with engine.begin() as conn:
-            sync_runs.finish_if_complete(conn, sync_id)
+    with engine.connect() as conn:
+        with conn.begin():
+            record_image_error(conn, url, error)
+            image_id = image_id_for(conn, url)
+            sync_runs.set_image_outcome(conn, sync_id, image_id, "failed" if final else "retrying", error[:4000])
+        if final:
+            with conn.begin():
+                sync_runs.finish_if_complete(conn, sync_id)
 
 
 __all__ = ["FeedError", "Limits", "fetch_index", "sync_categories", "plan_supplier", "fail_sync",

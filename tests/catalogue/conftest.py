@@ -18,9 +18,12 @@ CATALOGUE_POOLS = ("supplier-sync", "product-family", "image-upload")
 @pytest.fixture(scope="session")
 def moto_s3() -> Iterator[str]:
     """An S3 endpoint (moto server, in-memory) on 127.0.0.1 with the test bucket created."""
+    import logging
+
     import boto3
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per S3 request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

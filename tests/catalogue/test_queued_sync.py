@@ -63,7 +63,9 @@ def test_first_sync_stores_everything_exactly_once(db: str, feed: Any, s3_store:
     family_jobs = jobs_named("catalogue.sync_family")
     assert len(family_jobs) == truth["families"]
     assert {j["parent_id"] for j in family_jobs} == supplier_jobs
-    done = [j for j in jobs_named("catalogue.sync_supplier") if j["state"] == "SUCCESS"]
+    done = wait_until(lambda: len(ok := [j for j in jobs_named("catalogue.sync_supplier")
+                                         if j["state"] == "SUCCESS"]) == 3 and ok,
+                      timeout=20, message="3 supplier jobs to succeed")
     assert len(done) == 3 and all(j["progress"] == 100 for j in done)
 
 
@@ -115,8 +117,10 @@ def test_malformed_family_fails_visibly_without_holding_up_others(db: str, feed:
     [sync], _ = sync_suppliers(feed, "A23")
     assert sync["state"] == "done"
     assert (sync["families_queued"], sync["families_done"], sync["families_failed"]) == (4, 3, 1)
-    [failed_job] = [j for j in jobs_named("catalogue.sync_family") if j["args"][1] == broken[0]
-                    and j["state"] == "FAILURE"]
+    # The sync is done once the family's failure is recorded; the job's FAILURE follows from its signal.
+    [failed_job] = wait_until(lambda: [j for j in jobs_named("catalogue.sync_family")
+                                       if j["args"][1] == broken[0] and j["state"] == "FAILURE"],
+                              timeout=20, message="the malformed family's job to be FAILURE")
     assert failed_job["attempts"] == 3  # the first run + CATALOGUE_FAMILY_MAX_RETRIES=2
     assert "MalformedFamily" in failed_job["error"] and "not valid JSON" in failed_job["error"]
     with get_engine().connect() as conn:
