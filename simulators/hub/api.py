@@ -37,6 +37,8 @@ class HubError(Exception):
     def __init__(self, error: str, code: str, message: str):
         super().__init__(message)
         self.error = error
+        self.code = code
+        self.message = message
         self.detail = f'status: {code}, message: "{message}", details: [], metadata: MetadataMap {{ headers: {{}} }}'
 
 
@@ -129,9 +131,23 @@ class HubApi:
         try:
             return Response(200, route(query))
         except BadQuery as e:
+            if self.hubble:
+                return self._hubble_error(path, "bad_request.validation_failure", str(e))
             return Response(400, f"Invalid query parameters: {e}", "text/plain")
         except HubError as e:
+            if self.hubble:
+                code = "not_found" if e.code == "NotFound" else "bad_request.validation_failure"
+                return self._hubble_error(path, code, e.message)
             return Response(400, dumps({"error": e.error, "error_detail": e.detail}))
+
+    @staticmethod
+    def _hubble_error(path: str, errcode: str, details: str) -> Response:
+        """Hubble 1.19: 400 with the serialized HubError (``{"error"}`` for /v1/events)."""
+        if path == "/v1/events":
+            return Response(400, dumps({"error": details}))
+        return Response(400, dumps({"errCode": errcode, "presentable": False, "name": "HubError",
+                                    "code": 3 if errcode.startswith("bad_request") else 5, "details": details,
+                                    "metadata": {"errcode": [errcode]}}))
 
     # -- helpers ---------------------------------------------------------------------------
     def _state(self, fid):

@@ -2,6 +2,7 @@
 import json
 import subprocess
 import sys
+import time
 
 import requests
 
@@ -73,3 +74,41 @@ def test_cli_serve_subprocess():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_hubble_mode_errors(http):
+    with running_hub(num_fids=30, seed=6, hubble=True) as hub:
+        r = http.get(hub.url + "/v1/castById", params={"fid": 3, "hash": "0x" + "00" * 20})
+        assert r.status_code == 400
+        body = r.json()
+        assert list(body) == ["errCode", "presentable", "name", "code", "details", "metadata"]
+        assert body["errCode"] == "not_found" and body["name"] == "HubError"
+        r = http.get(hub.url + "/v1/castsByFid", params={"fid": "x"})
+        assert r.status_code == 400 and r.json()["errCode"] == "bad_request.validation_failure"
+        assert http.get(hub.url + "/v1/nope").status_code == 404
+
+
+def test_polling_while_the_stream_runs():
+    """Many clients read events and per-fid stores while blocks are produced concurrently."""
+    import concurrent.futures
+
+    with running_hub(num_fids=100, seed=12, block_rate=100) as hub:
+        def poller(shard):
+            with requests.Session() as s:
+                cursor, last, n = 0, -1, 0
+                deadline = time.monotonic() + 15
+                while (n < 20 or last < 0) and time.monotonic() < deadline:
+                    n += 1
+                    page = s.get(hub.url + "/v1/events", params={"shard_index": shard, "from_event_id": cursor}).json()
+                    for e in page["events"]:
+                        assert e["id"] > last
+                        last = e["id"]
+                    if page["events"]:
+                        cursor = page["events"][-1]["id"] + 1
+                    s.get(hub.url + "/v1/castsByFid", params={"fid": cursor % 100 + 1}).raise_for_status()
+                return last
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=12) as ex:
+            results = list(ex.map(poller, [1, 2] * 6))
+        assert all(r > 0 for r in results)
+        wait_for(lambda: hub.position >= 5, timeout=10)
