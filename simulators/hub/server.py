@@ -32,6 +32,14 @@ class _Handler(socketserver.StreamRequestHandler):
         super().setup()
         # one write per response and no Nagle: otherwise delayed ACKs add ~40 ms per request
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server.connections.add(self.connection)
+
+    def finish(self):
+        self.server.connections.discard(self.connection)
+        try:
+            super().finish()
+        except OSError:
+            pass
 
     def handle(self):
         hub = self.server.hub
@@ -117,8 +125,21 @@ class _Handler(socketserver.StreamRequestHandler):
 
 class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
+    block_on_close = False
     allow_reuse_address = True
     request_queue_size = 1024
+
+    def __init__(self, *args, **kwargs):
+        self.connections: set = set()
+        super().__init__(*args, **kwargs)
+
+    def close_connections(self):
+        """Hang up on keep-alive clients so their handler threads end with the server."""
+        for conn in list(self.connections):
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 class HubServer:
@@ -153,6 +174,7 @@ class HubServer:
         self.ticker.stop()
         self._httpd.shutdown()
         self._httpd.server_close()
+        self._httpd.close_connections()
 
     def __enter__(self):
         return self.start()
