@@ -103,3 +103,27 @@ def test_celery_call_without_the_api_records_the_job(db, celery_app, pages, anal
     record = wait_until(lambda: (r := store.get(result.id)) and r["status"] == "completed" and r,
                         timeout=30, message="the direct job to complete")
     assert record["tool_id"] == "direct" and record["attempts"] == 1 and record["progress"] == 100
+
+
+def test_a_job_started_too_often_without_finishing_is_stopped(db, celery_app, pages, analysis_worker):
+    # As if workers died mid-fetch three times (acks-late redelivered it each time).
+    import uuid
+
+    from sqlalchemy import update
+
+    from app.analysis.models import AnalysisJob
+    from app.analysis.request import AnalysisRequest
+    from app.db import get_engine
+
+    pages.routes["/page"] = lambda: html(PAGE)
+    job_id = str(uuid.uuid4())
+    store.create(job_id, AnalysisRequest(tool_id="doomed", url=pages.url("/page")))
+    with get_engine().begin() as conn:
+        conn.execute(update(AnalysisJob.__table__).where(AnalysisJob.__table__.c.id == job_id)
+                     .values(attempts=3, status="running"))
+    celery_app.send_task("analysis.analyze", kwargs={"tool_id": "doomed", "url": pages.url("/page")},
+                         task_id=job_id)
+    record = wait_until(lambda: (r := store.get(job_id)) and r["status"] == "failed" and r,
+                        timeout=30, message="the job to be stopped")
+    assert record["error"] == "gave up: started 4 times without finishing (worker lost?)"
+    assert pages.hits == {}  # it did not fetch again
