@@ -118,7 +118,10 @@ class HubApi:
             "/v1/onChainSignersByFid": self.onchain_signers_by_fid, "/v1/userNameProofsByFid": self.proofs_by_fid,
             "/v1/storageLimitsByFid": self.storage_limits_by_fid, "/v1/events": self.events,
             "/v1/eventById": self.event_by_id, "/v1/onChainIdRegistryEventByAddress": self.id_registry_by_address,
+            "/v1/reactionById": self.reaction_by_id, "/v1/reactionsByTarget": self.reactions_by_target,
+            "/v1/linkById": self.link_by_id, "/v1/userNameProofByName": self.proof_by_name,
         }
+        self._fname_index = None
 
     @property
     def flavor(self) -> str:
@@ -277,6 +280,49 @@ class HubApi:
         rtype = self._reaction_type(q, required=False)
         store = self.net.ensure_indexes()["reaction"].get(key)
         return self._paged(store, q, None if rtype is None else (lambda m: m.body["type"] == rtype))
+
+    def reaction_by_id(self, q) -> str:
+        fid = _u64(q, "fid")
+        rtype = self._reaction_type(q, required=True)
+        url = _first(q, "target_url")
+        target = None if url is not None else (_u64(q, "target_fid"), _hash(q, "target_hash"))
+        st = self._state(fid)
+        with self.net.lock:
+            m = st.crdt.get(("reaction", rtype, target, url)) if st else None
+        if m is None or m.type != pb.REACTION_ADD or m.state != "active":
+            raise HubError("Failed to get reaction", "NotFound", "NotFound: reaction not found")
+        return message_json(m, self.flavor)
+
+    def reactions_by_target(self, q) -> str:
+        url = _first(q, "url")
+        if url is None:
+            raise BadQuery("missing field `url`")
+        rtype = self._reaction_type(q, required=False)
+        store = self.net.ensure_indexes()["reaction"].get(url)
+        return self._paged(store, q, None if rtype is None else (lambda m: m.body["type"] == rtype))
+
+    def link_by_id(self, q) -> str:
+        fid, target = _u64(q, "fid"), _u64(q, "target_fid")
+        ltype = _first(q, "link_type") or "follow"
+        st = self._state(fid)
+        with self.net.lock:
+            m = st.crdt.get(("link", ltype, target)) if st else None
+        if m is None or m.type != pb.LINK_ADD or m.state != "active":
+            raise HubError("Failed to get link", "NotFound", "NotFound: link not found")
+        return message_json(m, self.flavor)
+
+    def proof_by_name(self, q) -> str:
+        name = _first(q, "name")
+        if name is None:
+            raise BadQuery("missing field `name`")
+        if self._fname_index is None:   # genesis fnames; the stream records later ones on the network
+            self._fname_index = {self.net.gen.fname(f): f for f in self.net.plan.fids}
+        fid = self.net.fname_owners.get(name) or self._fname_index.get(name)
+        st = self._state(fid) if fid else None
+        proof = next((p for p in st.proofs if p.name == name), None) if st else None
+        if proof is None:
+            raise HubError("Failed to get username proof", "NotFound", "NotFound: username proof not found")
+        return proof_json(proof, self.flavor)
 
     def links_by_fid(self, q) -> str:
         store = self._store(q, "links")

@@ -115,6 +115,7 @@ class Network:
         self.position = 0
         self.indexes = None          # cross-fid indexes, built on first use
         self.signer_adds: list[tuple] = []   # (position, fid, app_fid) for signer adds made by the stream
+        self.fname_owners: dict[str, int] = {}   # fnames claimed during the stream
         self.extra_messages = 0
         from .stream import Stream   # local import: stream depends on network
         self.stream = Stream(self)

@@ -356,6 +356,7 @@ class BlockBuilder:
                               derive(self.gen.seed, "fnamesig", st.fid, version, length=65), st.fid)
         self.net.pin(st)
         st.proofs = [proof]   # an fname change replaces the fid's fname proof
+        self.net.fname_owners[proof.name] = st.fid
         self.out.append((MERGE_USERNAME_PROOF, proof))
 
     def _register(self, st):
@@ -384,4 +385,5 @@ class BlockBuilder:
         new.proofs.append(UsernameProof(1_700_000_000 + self.pos, gen.fname(fid), gen.custody(fid),
                                         derive(gen.seed, "fnamesig", fid, length=65), fid))
         self.out.append((MERGE_USERNAME_PROOF, new.proofs[-1]))
+        self.net.fname_owners[new.proofs[-1].name] = fid
         self._signer_add(new)

@@ -162,3 +162,27 @@ def test_many_concurrent_clients(hub):
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=32) as ex:
         assert sorted(ex.map(client, range(64))) == list(range(64))
+
+
+def test_by_id_lookups(http, hub):
+    fid, reactions = busy_fid(http, hub, "/v1/reactionsByFid", 1, reaction_type="None")
+    for m in reactions[:5]:
+        b = m["data"]["reactionBody"]
+        rtype = "Like" if b["type"] == "REACTION_TYPE_LIKE" else "Recast"
+        q = {"fid": fid, "reaction_type": rtype}
+        if "targetCastId" in b:
+            q.update(target_fid=b["targetCastId"]["fid"], target_hash=b["targetCastId"]["hash"])
+        else:
+            q.update(target_url=b["targetUrl"])
+            byurl = get_json(http, hub, "/v1/reactionsByTarget", url=b["targetUrl"])["messages"]
+            assert m["hash"] in {x["hash"] for x in byurl}
+        assert get_json(http, hub, "/v1/reactionById", **q) == m
+    fid, links = busy_fid(http, hub, "/v1/linksByFid", 1)
+    link = links[0]
+    got = get_json(http, hub, "/v1/linkById", fid=fid, target_fid=link["data"]["linkBody"]["targetFid"], link_type="follow")
+    assert got == link
+    r = http.get(hub.url + "/v1/linkById", params={"fid": fid, "target_fid": 10**6, "link_type": "follow"})
+    assert r.status_code == 400 and r.json()["error"] == "Failed to get link"
+    proof = get_json(http, hub, "/v1/userNameProofsByFid", fid=fid)["proofs"][0]
+    assert get_json(http, hub, "/v1/userNameProofByName", name=proof["name"]) == proof
+    assert http.get(hub.url + "/v1/userNameProofByName", params={"name": "nobody-here"}).status_code == 400
