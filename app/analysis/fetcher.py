@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 
 import requests
 
@@ -26,6 +28,26 @@ class NetworkError(FetchError):
     """The page could not be fetched now; a later attempt may succeed."""
 
     transient = True
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after  # seconds the server asked us to wait (Retry-After), if any
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """A Retry-After header (delay in seconds or an HTTP date) as seconds from now; None if absent or bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
 
 
 class PageRefusedError(FetchError):
@@ -85,7 +107,8 @@ def _cookie_names(response: requests.Response) -> tuple[str, ...]:
 def _check_response(response: requests.Response, limits: FetchLimits) -> None:
     status = response.status_code
     if status == 429 or status >= 500:
-        raise NetworkError(f"HTTP {status} from {response.url}")
+        raise NetworkError(f"HTTP {status} from {response.url}",
+                           retry_after=retry_after_seconds(response.headers.get("retry-after")))
     if status >= 400:
         raise PageRefusedError(f"HTTP {status} from {response.url}")
     if status >= 300:

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import gzip
 import random
+from datetime import datetime, timezone
 
 import pytest
 
 from app.analysis.backoff import retry_delay
-from app.analysis.fetcher import FetchLimits, NetworkError, PageRefusedError, fetch
+from app.analysis.fetcher import FetchLimits, NetworkError, PageRefusedError, fetch, retry_after_seconds
 from app.analysis.page_server import html
 from app.analysis.request import InvalidRequestError, parse_request
 from app.analysis.url_safety import UnsafeURLError, check_url
@@ -75,6 +76,17 @@ def test_fetch_errors_say_what_went_wrong_and_whether_to_retry(pages, route, err
     pages.routes["/page"] = route
     with pytest.raises(error, match=message):
         fetch(pages.url("/page"), LOCAL)
+
+
+def test_retry_after_is_read_from_429_and_503_answers(pages):
+    pages.routes["/page"] = lambda: html("<p>slow down</p>", 429, **{"Retry-After": "7"})
+    with pytest.raises(NetworkError) as caught:
+        fetch(pages.url("/page"), LOCAL)
+    assert caught.value.retry_after == 7.0
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+    assert retry_after_seconds("Thu, 01 Jan 2026 12:00:30 GMT", now) == 30.0
+    assert retry_after_seconds("Thu, 01 Jan 2026 11:00:00 GMT", now) == 0.0
+    assert retry_after_seconds("soon", now) is None and retry_after_seconds(None) is None
 
 
 def test_an_unanswered_connection_is_a_network_error():
