@@ -6,7 +6,8 @@ import requests
 
 from simulators.hub.testing import running_hub
 
-REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "hub" / "generated"
+# shared/ sits beside the repository checkout (read-only reference material)
+REFERENCE = (Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "hub" / "generated")
 if not REFERENCE.exists():
     REFERENCE = Path("/work/shared/reference/hub/generated")
 
