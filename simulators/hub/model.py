@@ -106,7 +106,7 @@ HUB_EVENT_TYPE_NAMES = {
 class HubEvent:
     """One event of a shard's stream. ``payload`` depends on ``type``:
     MERGE_MESSAGE (message, [deleted messages]); PRUNE/REVOKE message; MERGE_ON_CHAIN_EVENT
-    OnChainEvent; MERGE_USERNAME_PROOF UsernameProof; BLOCK_CONFIRMED dict."""
+    OnChainEvent; MERGE_USERNAME_PROOF (UsernameProof, replaced UsernameProof or None); BLOCK_CONFIRMED dict."""
 
     __slots__ = ("id", "type", "payload", "block_number", "shard", "hubble_id", "_json")
 

@@ -164,7 +164,9 @@ def event_json(ev: HubEvent, flavor: str = SNAPCHAIN) -> str:
     elif t == MERGE_ON_CHAIN_EVENT:
         body = f'"mergeOnChainEventBody":{{"onChainEvent":{onchain_json(p, flavor)}}}'
     elif t == MERGE_USERNAME_PROOF:
-        body = f'"mergeUsernameProofBody":{{"usernameProof":{proof_json(p, flavor)}}}'
+        proof, deleted = p   # an fname change carries the proof it replaces
+        body = f'"mergeUsernameProofBody":{{"usernameProof":{proof_json(proof, flavor)}'
+        body += f',"deletedUsernameProof":{proof_json(deleted, flavor)}}}' if deleted is not None else "}"
     elif t == BLOCK_CONFIRMED:
         body = '"blockConfirmedBody":' + dumps({
             "blockNumber": p["block_number"], "shardIndex": p["shard"], "timestamp": p["timestamp"],

@@ -355,9 +355,10 @@ class BlockBuilder:
         proof = UsernameProof(1_700_000_000 + self.pos, self.gen.fname(st.fid, version), self.gen.custody(st.fid),
                               derive(self.gen.seed, "fnamesig", st.fid, version, length=65), st.fid)
         self.net.pin(st)
+        old = st.proofs[0] if st.proofs else None
         st.proofs = [proof]   # an fname change replaces the fid's fname proof
         self.net.fname_owners[proof.name] = st.fid
-        self.out.append((MERGE_USERNAME_PROOF, proof))
+        self.out.append((MERGE_USERNAME_PROOF, (proof, old)))
 
     def _register(self, st):
         """A new user signs up: ID_REGISTER, STORAGE_RENT and a signer add, usually via a client app."""
@@ -384,6 +385,6 @@ class BlockBuilder:
             self.out.append((MERGE_ON_CHAIN_EVENT, ev))
         new.proofs.append(UsernameProof(1_700_000_000 + self.pos, gen.fname(fid), gen.custody(fid),
                                         derive(gen.seed, "fnamesig", fid, length=65), fid))
-        self.out.append((MERGE_USERNAME_PROOF, new.proofs[-1]))
+        self.out.append((MERGE_USERNAME_PROOF, (new.proofs[-1], None)))
         self.net.fname_owners[new.proofs[-1].name] = fid
         self._signer_add(new)

@@ -165,3 +165,17 @@ def test_new_fids_register_during_the_stream(http, hub):
         assert fid in get_json(http, hub, "/v1/fids", shard_id=shard)["fids"]
         assert get_json(http, hub, "/v1/onChainSignersByFid", fid=fid)["events"]
         assert reg["idRegisterEventBody"]["eventType"] == "Register"
+
+
+def test_fname_change_carries_the_replaced_proof(http, hub):
+    events = [e for s in (1, 2) for e in all_events(http, hub, s) if e["type"] == "HUB_EVENT_TYPE_MERGE_USERNAME_PROOF"]
+    changes = [e["mergeUsernameProofBody"] for e in events if "deletedUsernameProof" in e["mergeUsernameProofBody"]]
+    assert changes
+    for body in changes:
+        assert list(body) == ["usernameProof", "deletedUsernameProof"]
+        new, old = body["usernameProof"], body["deletedUsernameProof"]
+        assert new["fid"] == old["fid"] and new["name"] != old["name"]
+        proofs = get_json(http, hub, "/v1/userNameProofsByFid", fid=new["fid"])["proofs"]
+        if proofs[0]["name"] == new["name"]:
+            got = get_json(http, hub, "/v1/userNameProofByName", name=new["name"])
+            assert got == new
