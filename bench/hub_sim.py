@@ -98,6 +98,8 @@ def main(argv=None):
     results["generation_s"] = round(time.perf_counter() - t, 2)
     results["messages"] = net.total_messages
     print(f"generated {args.fids:,} fids / {net.total_messages:,} messages in {results['generation_s']} s", flush=True)
+    if not args.quick and net.total_messages < 5_000_000:
+        print("WARNING: fewer than 5M messages; raise --fids", flush=True)
 
     # 2. materialisation: encode + hash every message of N fids, then sign + render them
     sample = random.Random(args.seed).sample(range(1, args.fids + 1), min(500, args.fids))

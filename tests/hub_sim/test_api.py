@@ -186,3 +186,19 @@ def test_by_id_lookups(http, hub):
     proof = get_json(http, hub, "/v1/userNameProofsByFid", fid=fid)["proofs"][0]
     assert get_json(http, hub, "/v1/userNameProofByName", name=proof["name"]) == proof
     assert http.get(hub.url + "/v1/userNameProofByName", params={"name": "nobody-here"}).status_code == 400
+
+
+def test_onchain_paging_token_absent_at_end(http, hub):
+    full = get_json(http, hub, "/v1/onChainEventsByFid", fid=5, event_type="EVENT_TYPE_SIGNER")["events"]
+    assert len(full) >= 1
+    walked, token = [], None
+    while True:
+        q = {"fid": 5, "event_type": "EVENT_TYPE_SIGNER", "pageSize": 1}
+        if token:
+            q["pageToken"] = token
+        page = get_json(http, hub, "/v1/onChainEventsByFid", **q)
+        walked += page["events"]
+        if "nextPageToken" not in page:
+            break
+        token = page["nextPageToken"]
+    assert walked == full
