@@ -19,7 +19,7 @@ from .signing import derive
 SEQ_BITS = 14
 MAX_SEQ = (1 << SEQ_BITS) - 1
 ACTIONS = [("cast", 30), ("reaction", 22), ("follow", 10), ("unfollow", 5), ("cast_remove", 5),
-           ("reaction_remove", 4), ("user_data", 6), ("verification", 2), ("prune", 4),
+           ("reaction_remove", 4), ("user_data", 6), ("verification", 2), ("verification_remove", 2), ("prune", 4),
            ("signer_add", 4), ("signer_remove", 1), ("storage_rent", 2), ("username_proof", 1),
            ("register", 2)]
 _ACTION_NAMES = [a for a, _ in ACTIONS]
@@ -288,6 +288,10 @@ class BlockBuilder:
         if ("verification", body["address"]) in st.crdt:
             return
         self._merge(st, pb.VERIFICATION_ADD_ETH_ADDRESS, body)
+
+    def _verification_remove(self, st):
+        self._remove_one(st, "verifications", pb.VERIFICATION_REMOVE,
+                         lambda m: {"address": m.body["address"], "protocol": m.body["protocol"]})
 
     def _prune(self, st):
         """Storage pressure: the oldest cast add goes (PRUNE_MESSAGE)."""

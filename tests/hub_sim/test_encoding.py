@@ -63,3 +63,35 @@ def test_compact_json_raw_utf8():
     assert any(any(ord(ch) > 127 for ch in s) for s in out), "expected raw unicode somewhere"
     assert not any("\\u" in s for s in out)
     json.loads(out[0])
+
+
+def _varints(data):
+    """(field, value) pairs of the top-level varint fields of a protobuf message."""
+    out, i = {}, 0
+    while i < len(data):
+        key, shift, val = data[i], 0, 0
+        i += 1
+        if key & 7 == 0:
+            while True:
+                b = data[i]
+                i += 1
+                val |= (b & 0x7F) << shift
+                shift += 7
+                if not b & 0x80:
+                    break
+            out[key >> 3] = val
+        else:   # length-delimited: skip
+            n = data[i]
+            i += 1 + n
+    return out
+
+
+def test_verification_remove_encoding_matches_sample(reference_dir):
+    from simulators.hub import protobuf as pb
+    sample = next(s for s in load(reference_dir / "messages_protobuf.json") if s["name"] == "verificationRemove")
+    data = base64.b64decode(sample["data_bytes_b64"])
+    fields = _varints(data)
+    body = {"address": bytes.fromhex("70997970c51812dc3a010c7d01b50e0d17dc79c8"), "protocol": 0}
+    ours = pb.encode_message_data(pb.VERIFICATION_REMOVE, fields[2], fields[3], body)
+    assert ours == data
+    assert "0x" + signing.message_hash(ours).hex() == sample["hash"]

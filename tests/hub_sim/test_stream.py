@@ -67,7 +67,8 @@ def test_deletes_prunes_revokes_reflected_in_per_fid_endpoints(http, hub):
         elif e["type"] == "HUB_EVENT_TYPE_REVOKE_MESSAGE":
             gone.append(e["revokeMessageBody"]["message"])
     kinds = {m["data"]["type"] for m in gone}
-    assert {"MESSAGE_TYPE_CAST_ADD", "MESSAGE_TYPE_LINK_ADD"} <= kinds
+    assert {"MESSAGE_TYPE_CAST_ADD", "MESSAGE_TYPE_LINK_ADD", "MESSAGE_TYPE_REACTION_ADD",
+            "MESSAGE_TYPE_USER_DATA_ADD", "MESSAGE_TYPE_VERIFICATION_ADD_ETH_ADDRESS"} <= kinds
     for m in gone:
         if m["data"]["type"] in store:
             assert not served(m), m["hash"]
