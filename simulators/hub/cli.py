@@ -6,7 +6,6 @@ import json
 import signal
 import sys
 import threading
-import time
 
 from .faults import FaultConfig
 from .generator import NetworkConfig

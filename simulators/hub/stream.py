@@ -200,15 +200,6 @@ class BlockBuilder:
         self.out.append((MERGE_MESSAGE, (m, deleted)))
         return m
 
-    def _fresh(self, st, key_fn, candidates):
-        """First candidate whose CRDT key is free or held by an older message (a newer message wins)."""
-        from .network import crdt_key  # noqa: F401
-        for body in candidates:
-            cur = st.crdt.get(key_fn(body))
-            if cur is None or cur.timestamp < self.ts:
-                return body
-        return None
-
     # actions
     def _cast(self, st):
         r = self.r
