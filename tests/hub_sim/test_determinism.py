@@ -22,3 +22,13 @@ def test_ground_truth_at_position_matches_a_fresh_replay():
     apps = live.plan.client_apps[-1:]
     assert live.ground_truth(roots=[3, 9], client_apps=apps, at=12).to_dict() == \
         replay.ground_truth(roots=[3, 9], client_apps=apps).to_dict()
+
+
+def test_tiny_networks_work():
+    for n in (1, 3, 5):
+        net = Network(num_fids=n, seed=1)
+        net.advance(10)
+        assert net.total_messages > 0
+        for log in net.stream.shards.values():
+            assert len([e for e in log.events if e.type == 11]) == 10   # one BLOCK_CONFIRMED per block
+        assert 1 in net.ground_truth(roots=[1]).targets
