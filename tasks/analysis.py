@@ -26,7 +26,7 @@ class AnalysisFailed(RuntimeError):
     """The analysis cannot succeed; the message is what the API reports as the job's error."""
 
 
-@celery.task(name="analysis.analyze", queue_name="analysis", bind=True, max_retries=None)
+@celery.task(name="analysis.analyze", queue_name="analysis", default_priority=3, bind=True, max_retries=None)
 def analyze(self: Any, tool_id: Any = None, url: Any = None, description: Any = None,
             priority: Any = "normal") -> dict[str, Any]:
     """Analyse one tool: `celery -A app call analysis.analyze --kwargs '{"tool_id": "x", "url": "https://..."}'`."""

@@ -14,6 +14,7 @@ log = logging.getLogger(__name__)
 
 class SwitchyardTask(Task):
     queue_name: str | None = None  # the queue this task is routed to (app.routing)
+    default_priority: int | None = None  # broker priority when the sender gives none (0 is highest)
     # Throttle progress writes: a backfill may report thousands of pages.
     progress_min_interval = 0.5
 

@@ -27,6 +27,16 @@ def seed_canaries() -> str:
     return f"sent a canary to each of {len(QUEUES)} queues"
 
 
-DEMO_PROCESSES: tuple[DemoProcess, ...] = ()
+def seed_analyses() -> str:
+    from app.analysis.demo import seed_demo
 
-SEEDERS: tuple[Callable[[], str], ...] = (seed_canaries,)
+    return seed_demo()
+
+
+DEMO_PROCESSES: tuple[DemoProcess, ...] = (
+    # Local pages to analyse; the analysis worker may fetch 127.0.0.1 only in the demo.
+    DemoProcess("analysis-pages", "switchyard analyze demo-pages",
+                env={"ANALYSIS_ALLOW_PRIVATE_ADDRESSES": "true"}),
+)
+
+SEEDERS: tuple[Callable[[], str], ...] = (seed_canaries, seed_analyses)

@@ -57,6 +57,11 @@ def run(*, demos: bool = True) -> int:
     from workers import render
     from workers.pools import POOLS
 
+    if demos:
+        # Demo settings apply to this process too (the seeders), not only to the children.
+        for process in DEMO_PROCESSES:
+            os.environ.update(process.env)
+        get_settings.cache_clear()
     settings = get_settings()
     var_dir = ROOT / "var"
     var_dir.mkdir(exist_ok=True)
@@ -79,9 +84,6 @@ def run(*, demos: bool = True) -> int:
         env = dict(os.environ)
         # Commands in the Procfile (`switchyard`, `celery`) come from this interpreter's environment.
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-        if demos:
-            for process in DEMO_PROCESSES:
-                env.update(process.env)
         manager = Manager(Printer(sys.stdout))
         if demos:
             for process in DEMO_PROCESSES:

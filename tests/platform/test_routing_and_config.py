@@ -54,3 +54,10 @@ def test_sending_by_name_does_not_subscribe_to_results_nobody_stores(database, r
     # Otherwise every send_task from a long-running producer leaks a pub/sub subscription.
     assert celery_app.send_task("canary.maintenance").ignored is True
     assert celery_app.send_task("canary.maintenance", ignore_result=False).ignored is False
+
+
+def test_default_priority_applies_only_when_the_sender_gives_none(celery_app):
+    router = celery_app.amqp.router
+    assert router.route({}, "analysis.analyze", (), {})["priority"] == 3
+    assert router.route({"priority": 0}, "analysis.analyze", (), {})["priority"] == 0
+    assert "priority" not in router.route({}, "canary.analysis", (), {})
