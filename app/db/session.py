@@ -33,6 +33,8 @@ def get_engine(url: str | None = None) -> Engine:
                     max_overflow=settings.database_pool_size,
                     pool_pre_ping=True,  # survive PostgreSQL restarts without failing a task
                     pool_recycle=1800,
+                    # An unreachable host fails fast (health checks, CLI) instead of hanging.
+                    connect_args={"connect_timeout": 5},
                 )
                 _engines[url] = engine
     return engine
