@@ -25,4 +25,20 @@ def build_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
                 # A canary older than its interval is worthless; don't let them pile up.
                 "options": {"expires": settings.canary_interval_seconds},
             }
+    if settings.farcaster_beat_enabled:
+        # One dispatcher reads /v1/info (numShards) and sends one poll per data shard; polls of
+        # a shard never overlap (row lock on its cursor), stale ones expire.
+        poll = settings.realtime_poll_interval_seconds
+        schedule["farcaster-poll-shards"] = {
+            "task": "farcaster.poll_shards", "schedule": timedelta(seconds=poll), "options": {"expires": poll * 2},
+        }
+        schedule["farcaster-recover"] = {
+            "task": "farcaster.recover",
+            "schedule": timedelta(seconds=settings.farcaster_recovery_interval_seconds),
+            "options": {"expires": settings.farcaster_recovery_interval_seconds},
+        }
+        schedule["farcaster-reconcile-all"] = {
+            "task": "farcaster.reconcile_all",
+            "schedule": timedelta(seconds=settings.farcaster_reconcile_interval_seconds),
+        }
     return schedule

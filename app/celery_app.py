@@ -17,6 +17,7 @@ TASK_MODULES = (
     "tasks.maintenance",
     "tasks.catalogue",
     "tasks.analysis",
+    "tasks.farcaster",
 )
 
 

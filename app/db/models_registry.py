@@ -5,3 +5,4 @@ from app.analysis import models as _analysis  # noqa: F401
 from app.catalogue import models as _catalogue  # noqa: F401
 
 metadata = Base.metadata
+from app.farcaster import models as _farcaster  # noqa: F401

@@ -1,0 +1,159 @@
+"""HTTP client for Snapchain (and Hubble) hubs: timeouts, retries with backoff on 5xx, network
+errors and unreadable bodies, 429 honouring Retry-After, failover across several hub URLs,
+an optional API key header and a shared request-rate limit.
+
+A request that keeps failing raises HubUnavailable; a 4xx raises HubRequestError; a body
+that is not the JSON object the endpoint defines raises HubDataError - callers parse a whole
+page before storing any of it, so a bad response stores nothing.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import requests
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from app.farcaster.messages import HubDataError
+from app.farcaster.rate_limit import RateLimiter
+
+log = logging.getLogger(__name__)
+
+
+class HubError(Exception):
+    pass
+
+
+class HubUnavailable(HubError):
+    """Every attempt failed (5xx, 429, timeouts, resets, malformed bodies)."""
+
+
+class HubRequestError(HubError):
+    """The hub refused the request (4xx other than 429): retrying will not help."""
+
+
+class _Transient(Exception):
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class HubClient:
+    def __init__(self, urls: list[str] | str, *, api_key: str | None = None, api_key_header: str = "x-api-key",
+                 timeout: float = 10, attempts: int = 6, backoff_max: float = 10,
+                 limiter: RateLimiter | None = None, page_size: int = 1000) -> None:
+        if isinstance(urls, str):
+            urls = [u.strip() for u in urls.split(",") if u.strip()]
+        if not urls or any(not u.startswith(("http://", "https://")) for u in urls):
+            raise ValueError(f"hub URLs must be http(s) URLs, got {urls!r}")
+        self.urls = [u.rstrip("/") for u in urls]
+        self.timeout = timeout
+        self.attempts = attempts
+        self.backoff_max = backoff_max
+        self.limiter = limiter
+        self.page_size = page_size
+        self._local = threading.local()
+        self._headers = {"Accept": "application/json"}
+        if api_key:
+            self._headers[api_key_header] = api_key
+        self._preferred = 0  # index of the URL that last answered
+
+    @property
+    def session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            session.headers.update(self._headers)
+        return session
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        backoff = wait_exponential_jitter(initial=0.05, max=self.backoff_max)(state)
+        if isinstance(exc, _Transient) and exc.retry_after is not None:
+            return min(self.backoff_max, max(exc.retry_after, 0.0))
+        return backoff
+
+    def get(self, path: str, **params: Any) -> Any:
+        """GET ``path`` and return the decoded JSON object, retrying and failing over."""
+        attempt_no = 0
+
+        def once() -> Any:
+            nonlocal attempt_no
+            url = self.urls[(self._preferred + attempt_no) % len(self.urls)]
+            attempt_no += 1
+            if self.limiter is not None:
+                self.limiter.acquire()
+            try:
+                response = self.session.get(url + path, params=params, timeout=self.timeout)
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+                raise _Transient(f"{url}{path}: {type(exc).__name__}: {exc}") from exc
+            if response.status_code == 429:
+                retry_after = response.headers.get("Retry-After")
+                try:
+                    delay = float(retry_after) if retry_after is not None else None
+                except ValueError:
+                    delay = None
+                raise _Transient(f"{url}{path}: 429 rate limited (Retry-After {retry_after})", delay)
+            if response.status_code >= 500:
+                raise _Transient(f"{url}{path}: HTTP {response.status_code}")
+            if response.status_code >= 400:
+                raise HubRequestError(f"{url}{path} {params}: HTTP {response.status_code}: {response.text[:300]}")
+            try:
+                body = response.json()
+            except ValueError as exc:  # truncated or garbled: often transient, never stored
+                raise _Transient(f"{url}{path}: malformed JSON body ({exc})") from exc
+            if not isinstance(body, dict):
+                raise HubDataError(f"{url}{path}: expected a JSON object, got {type(body).__name__}")
+            self._preferred = (attempt_no - 1 + self._preferred) % len(self.urls)
+            return body
+
+        retrying = Retrying(stop=stop_after_attempt(self.attempts), wait=self._wait,
+                            retry=retry_if_exception_type(_Transient), reraise=True)
+        try:
+            return retrying(once)
+        except _Transient as exc:
+            raise HubUnavailable(f"hub request failed after {self.attempts} attempts: {exc}") from exc
+
+    # --- endpoints ------------------------------------------------------------------------
+    def info(self) -> dict:
+        return self.get("/v1/info")
+
+    def paged(self, path: str, list_key: str, **params: Any) -> Iterator[list]:
+        """Yield each page's list until ``nextPageToken`` is missing or empty."""
+        token = None
+        while True:
+            query = dict(params, pageSize=self.page_size)
+            if token:
+                query["pageToken"] = token
+            body = self.get(path, **query)
+            items = body.get(list_key)
+            if not isinstance(items, list):
+                raise HubDataError(f"{path}: response without a {list_key!r} list: {str(body)[:200]}")
+            yield items
+            token = body.get("nextPageToken")
+            if token is not None and not isinstance(token, str):
+                raise HubDataError(f"{path}: nextPageToken is not a string: {token!r}")
+            if not token:
+                return
+
+    def events(self, shard_index: int | None, from_event_id: int, page_size: int = 1000) -> dict:
+        params: dict[str, Any] = {"from_event_id": from_event_id}
+        if shard_index is not None:
+            params["shard_index"] = shard_index
+            params["pageSize"] = page_size
+        body = self.get("/v1/events", **params)
+        if not isinstance(body.get("events"), list):
+            raise HubDataError(f"/v1/events: response without an 'events' list: {str(body)[:200]}")
+        return body
+
+
+def default_client() -> HubClient:
+    from app.farcaster.target_cache import cache_client
+    from app.settings import get_settings
+
+    s = get_settings()
+    return HubClient(s.hub_urls, api_key=s.hub_api_key, api_key_header=s.hub_api_key_header,
+                     timeout=s.hub_timeout_seconds, attempts=s.hub_attempts, backoff_max=s.hub_backoff_max_seconds,
+                     limiter=RateLimiter(cache_client(), s.hub_requests_per_second), page_size=s.hub_page_size)

@@ -1,0 +1,272 @@
+"""Parse and validate hub JSON (messages, on-chain events, username proofs) into table rows.
+
+Hashes, keys and addresses arrive as 0x-hex; signatures, a CastRemove's targetHash and signer
+metadata as base64 (HUB_RESEARCH §1.4) - decoding one as the other was the seed indexer's
+worst bug, so every field has exactly one decoder here. Anything unexpected raises
+HubDataError naming the field; callers parse a whole page before writing any of it.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_abi.exceptions import DecodingError
+
+FARCASTER_EPOCH = 1609459200  # 2021-01-01T00:00:00Z, in unix seconds
+
+CAST_ADD, CAST_REMOVE, REACTION_ADD, REACTION_REMOVE = 1, 2, 3, 4
+LINK_ADD, LINK_REMOVE, VERIFICATION_ADD, VERIFICATION_REMOVE = 5, 6, 7, 8
+USER_DATA_ADD = 11
+MESSAGE_TYPES = {
+    "MESSAGE_TYPE_CAST_ADD": CAST_ADD, "MESSAGE_TYPE_CAST_REMOVE": CAST_REMOVE,
+    "MESSAGE_TYPE_REACTION_ADD": REACTION_ADD, "MESSAGE_TYPE_REACTION_REMOVE": REACTION_REMOVE,
+    "MESSAGE_TYPE_LINK_ADD": LINK_ADD, "MESSAGE_TYPE_LINK_REMOVE": LINK_REMOVE,
+    "MESSAGE_TYPE_VERIFICATION_ADD_ETH_ADDRESS": VERIFICATION_ADD,
+    "MESSAGE_TYPE_VERIFICATION_REMOVE": VERIFICATION_REMOVE, "MESSAGE_TYPE_USER_DATA_ADD": USER_DATA_ADD,
+}
+MESSAGE_TYPE_NAMES = {v: k for k, v in MESSAGE_TYPES.items()}
+REACTION_TYPES = {"REACTION_TYPE_LIKE": 1, "REACTION_TYPE_RECAST": 2}
+
+# Which table holds each message type.
+TABLE_OF_TYPE = {
+    CAST_ADD: "casts", CAST_REMOVE: "cast_removes", REACTION_ADD: "reactions", REACTION_REMOVE: "reactions",
+    LINK_ADD: "links", LINK_REMOVE: "links", VERIFICATION_ADD: "verifications",
+    VERIFICATION_REMOVE: "verifications", USER_DATA_ADD: "user_data",
+}
+SIGNED_KEY_REQUEST = ["(uint256,address,bytes,uint256)"]
+
+
+class HubDataError(ValueError):
+    """A hub response that does not have the shape the Farcaster protocol defines."""
+
+
+def _field(obj: Any, key: str, where: str) -> Any:
+    if not isinstance(obj, dict) or key not in obj:
+        raise HubDataError(f"{where}: missing field {key!r}")
+    return obj[key]
+
+
+def _int(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise HubDataError(f"{where}: expected a non-negative integer, got {value!r}")
+    return value
+
+
+def _hex(value: Any, where: str, *, size: int | None = None, optional: bool = False) -> bytes | None:
+    if optional and value in (None, "", "0x"):
+        return None
+    if not isinstance(value, str) or not value.startswith("0x"):
+        raise HubDataError(f"{where}: expected 0x-hex, got {value!r}")
+    try:
+        raw = bytes.fromhex(value[2:])
+    except ValueError:
+        raise HubDataError(f"{where}: invalid hex {value!r}") from None
+    if size is not None and len(raw) != size:
+        raise HubDataError(f"{where}: expected {size} bytes, got {len(raw)}")
+    return raw
+
+
+def _b64(value: Any, where: str, *, size: int | None = None) -> bytes:
+    if not isinstance(value, str):
+        raise HubDataError(f"{where}: expected base64, got {value!r}")
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise HubDataError(f"{where}: invalid base64 {value!r}") from None
+    if size is not None and len(raw) != size:
+        raise HubDataError(f"{where}: expected {size} bytes, got {len(raw)}")
+    return raw
+
+
+def _str(value: Any, where: str, *, optional: bool = False) -> str | None:
+    if optional and value is None:
+        return None
+    if not isinstance(value, str):
+        raise HubDataError(f"{where}: expected a string, got {value!r}")
+    if "\x00" in value:
+        raise HubDataError(f"{where}: NUL character in text")
+    return value
+
+
+def fc_time(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts + FARCASTER_EPOCH, tz=timezone.utc)
+
+
+def _cast_id(value: Any, where: str) -> tuple[int, bytes]:
+    return _int(_field(value, "fid", where), f"{where}.fid"), _hex(_field(value, "hash", where), f"{where}.hash", size=20)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedMessage:
+    """One message as a row of its table: ``values`` follow ``processor.COLUMNS[table]``."""
+
+    hash: bytes
+    fid: int
+    type: int
+    table: str
+    values: tuple  # table-specific columns after (hash, fid, timestamp, signer)
+    timestamp: datetime
+    signer: bytes
+
+    @property
+    def is_follow_link(self) -> bool:
+        return self.table == "links" and self.values[1] == "follow"
+
+
+def parse_message(obj: Any, where: str = "message") -> ParsedMessage:
+    data = _field(obj, "data", where)
+    type_name = _field(data, "type", f"{where}.data")
+    mtype = MESSAGE_TYPES.get(type_name)
+    if mtype is None:
+        raise HubDataError(f"{where}.data.type: unsupported message type {type_name!r}")
+    fid = _int(_field(data, "fid", f"{where}.data"), f"{where}.data.fid")
+    ts = fc_time(_int(_field(data, "timestamp", f"{where}.data"), f"{where}.data.timestamp"))
+    msg_hash = _hex(_field(obj, "hash", where), f"{where}.hash", size=20)
+    signer = _hex(_field(obj, "signer", where), f"{where}.signer")
+    w = f"{where}.data"
+    if mtype == CAST_ADD:
+        body = _field(data, "castAddBody", w)
+        w += ".castAddBody"
+        parent = body.get("parentCastId")
+        parent_fid, parent_hash = _cast_id(parent, f"{w}.parentCastId") if parent else (None, None)
+        mentions = [_int(m, f"{w}.mentions") for m in _field(body, "mentions", w)]
+        positions = [_int(p, f"{w}.mentionsPositions") for p in _field(body, "mentionsPositions", w)]
+        embeds = []
+        for e in _field(body, "embeds", w):
+            if isinstance(e, dict) and "url" in e:
+                embeds.append({"url": _str(e["url"], f"{w}.embeds.url")})
+            elif isinstance(e, dict) and "castId" in e:
+                efid, ehash = _cast_id(e["castId"], f"{w}.embeds.castId")
+                embeds.append({"castId": {"fid": efid, "hash": "0x" + ehash.hex()}})
+            else:
+                raise HubDataError(f"{w}.embeds: unexpected embed {e!r}")
+        values = (_str(_field(body, "text", w), f"{w}.text"), _str(body.get("type", "CAST"), f"{w}.type"),
+                  parent_fid, parent_hash, _str(body.get("parentUrl"), f"{w}.parentUrl", optional=True),
+                  mentions, positions, json.dumps(embeds, ensure_ascii=False))
+    elif mtype == CAST_REMOVE:
+        body = _field(data, "castRemoveBody", w)
+        values = (_b64(_field(body, "targetHash", f"{w}.castRemoveBody"), f"{w}.castRemoveBody.targetHash", size=20),)
+    elif mtype in (REACTION_ADD, REACTION_REMOVE):
+        body = _field(data, "reactionBody", w)
+        w += ".reactionBody"
+        rtype = REACTION_TYPES.get(_field(body, "type", w))
+        if rtype is None:
+            raise HubDataError(f"{w}.type: unknown reaction type {body['type']!r}")
+        if body.get("targetCastId") is not None:
+            tfid, thash = _cast_id(body["targetCastId"], f"{w}.targetCastId")
+            turl = None
+        else:
+            tfid, thash, turl = None, None, _str(_field(body, "targetUrl", w), f"{w}.targetUrl")
+        values = (mtype, rtype, tfid, thash, turl)
+    elif mtype in (LINK_ADD, LINK_REMOVE):
+        body = _field(data, "linkBody", w)
+        w += ".linkBody"
+        display = body.get("displayTimestamp")
+        values = (mtype, _str(_field(body, "type", w), f"{w}.type"),
+                  _int(_field(body, "targetFid", w), f"{w}.targetFid"),
+                  None if display is None else _int(display, f"{w}.displayTimestamp"))
+    elif mtype == VERIFICATION_ADD:
+        body = _field(data, "verificationAddAddressBody", w)
+        w += ".verificationAddAddressBody"
+        protocol = _str(body.get("protocol", "PROTOCOL_ETHEREUM"), f"{w}.protocol")
+        if protocol != "PROTOCOL_ETHEREUM":
+            raise HubDataError(f"{w}.protocol: only Ethereum verifications are indexed, got {protocol!r}")
+        vtype = body.get("type", body.get("verificationType", 0))  # Hubble: verificationType
+        values = (mtype, _hex(_field(body, "address", w), f"{w}.address", size=20), protocol,
+                  _b64(_field(body, "claimSignature", w), f"{w}.claimSignature"),
+                  _hex(_field(body, "blockHash", w), f"{w}.blockHash", optional=True),
+                  _int(vtype, f"{w}.type"), _int(body.get("chainId", 0), f"{w}.chainId"))
+    elif mtype == VERIFICATION_REMOVE:
+        body = _field(data, "verificationRemoveBody", w)
+        w += ".verificationRemoveBody"
+        values = (mtype, _hex(_field(body, "address", w), f"{w}.address", size=20),
+                  _str(body.get("protocol", "PROTOCOL_ETHEREUM"), f"{w}.protocol"), None, None, None, None)
+    else:  # USER_DATA_ADD
+        body = _field(data, "userDataBody", w)
+        w += ".userDataBody"
+        values = (_str(_field(body, "type", w), f"{w}.type"), _str(_field(body, "value", w), f"{w}.value"))
+    return ParsedMessage(msg_hash, fid, mtype, TABLE_OF_TYPE[mtype], values, ts, signer)
+
+
+def decode_request_fid(metadata: bytes, where: str) -> int:
+    """The client app fid of a signer add: ABI SignedKeyRequestMetadata.requestFid."""
+    try:
+        request_fid, _signer, _sig, _deadline = abi_decode(SIGNED_KEY_REQUEST, metadata)[0]
+    except (DecodingError, ValueError, TypeError) as exc:
+        raise HubDataError(f"{where}: undecodable SignedKeyRequestMetadata ({exc})") from None
+    return int(request_fid)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedOnChainEvent:
+    event_type: str
+    chain_id: int
+    block_number: int
+    block_hash: bytes
+    block_timestamp: datetime
+    transaction_hash: bytes
+    log_index: int
+    fid: int
+    tx_index: int | None
+    body: str  # JSON of the type-specific body, as the hub sent it
+    signer_key: bytes | None
+    signer_event_type: str | None
+    request_fid: int | None
+
+    @property
+    def is_signer_add(self) -> bool:
+        return self.event_type == "EVENT_TYPE_SIGNER" and self.signer_event_type == "SIGNER_EVENT_TYPE_ADD"
+
+
+_ONCHAIN_BODIES = ("signerEventBody", "signerMigratedEventBody", "idRegisterEventBody", "storageRentEventBody",
+                   "tierPurchaseEventBody", "tier_purchase_event_body", "channelRegisterEventBody")
+
+
+def parse_onchain_event(obj: Any, where: str = "onChainEvent") -> ParsedOnChainEvent:
+    etype = _str(_field(obj, "type", where), f"{where}.type")
+    body_key = next((k for k in _ONCHAIN_BODIES if obj.get(k) is not None), None)
+    body = obj.get(body_key) if body_key else {}
+    signer_key = signer_event_type = request_fid = None
+    if etype == "EVENT_TYPE_SIGNER":
+        sb = _field(obj, "signerEventBody", where)
+        w = f"{where}.signerEventBody"
+        signer_key = _hex(_field(sb, "key", w), f"{w}.key")
+        signer_event_type = _str(_field(sb, "eventType", w), f"{w}.eventType")
+        metadata = sb.get("metadata")
+        if signer_event_type == "SIGNER_EVENT_TYPE_ADD" and metadata:
+            request_fid = decode_request_fid(_b64(metadata, f"{w}.metadata"), f"{w}.metadata")
+    tx_index = obj.get("txIndex")
+    return ParsedOnChainEvent(
+        etype, _int(_field(obj, "chainId", where), f"{where}.chainId"),
+        _int(_field(obj, "blockNumber", where), f"{where}.blockNumber"),
+        _hex(_field(obj, "blockHash", where), f"{where}.blockHash"),
+        datetime.fromtimestamp(_int(_field(obj, "blockTimestamp", where), f"{where}.blockTimestamp"), tz=timezone.utc),
+        _hex(_field(obj, "transactionHash", where), f"{where}.transactionHash"),
+        _int(_field(obj, "logIndex", where), f"{where}.logIndex"),
+        _int(_field(obj, "fid", where), f"{where}.fid"),
+        None if tx_index is None else _int(tx_index, f"{where}.txIndex"),
+        json.dumps({"type": body_key, **(body if isinstance(body, dict) else {})}, ensure_ascii=False),
+        signer_key, signer_event_type, request_fid)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedUsernameProof:
+    name: str
+    timestamp: int
+    fid: int
+    owner: bytes
+    signature: bytes
+    proof_type: str
+
+
+def parse_username_proof(obj: Any, where: str = "usernameProof") -> ParsedUsernameProof:
+    return ParsedUsernameProof(
+        _str(_field(obj, "name", where), f"{where}.name"), _int(_field(obj, "timestamp", where), f"{where}.timestamp"),
+        _int(_field(obj, "fid", where), f"{where}.fid"), _hex(_field(obj, "owner", where), f"{where}.owner"),
+        _b64(_field(obj, "signature", where), f"{where}.signature"),
+        _str(obj.get("type", "USERNAME_TYPE_FNAME"), f"{where}.type"))

@@ -1,0 +1,169 @@
+"""What operators and tasks do, as plain functions over (engine, hub client, cache, enqueue).
+
+``Enqueue`` is how follow-up work leaves the process (Celery in tasks, a list in tests):
+durable state is always committed first, so a lost message is only re-sent, never lost.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+from sqlalchemy import Engine, text
+
+from app.farcaster import backfill, processor, targets
+from app.farcaster.batch import Batch
+from app.farcaster.hub_client import HubClient
+from app.farcaster.target_cache import TargetCache
+from app.farcaster.targets import TargetChanges
+
+log = logging.getLogger(__name__)
+
+
+class Enqueue(Protocol):
+    def backfill(self, request_id: int, fid: int) -> None: ...
+    def apply_staged(self, batch_id: int) -> None: ...
+    def reconcile(self, fid: int) -> None: ...
+
+
+@dataclass
+class Indexer:
+    engine: Engine
+    cache: TargetCache
+    enqueue: Enqueue
+    client_factory: Callable[[], HubClient] = field(default=None)  # type: ignore[assignment]
+
+    @property
+    def client(self) -> HubClient:
+        return self.client_factory()
+
+    # --- after-commit effects -------------------------------------------------------------
+    def publish(self, changes: TargetChanges, requests: list[tuple[int, int]]) -> None:
+        """Mirror target changes into Redis and send backfill messages (after the commit)."""
+        touched = sorted(changes.added | changes.new_roots)
+        if touched:
+            with self.engine.connect() as conn:
+                rows = conn.execute(text("SELECT fid, is_root FROM farcaster_targets WHERE fid = ANY(:f)"),
+                                    {"f": touched}).all()
+            self.cache.add([r.fid for r in rows], roots=[r.fid for r in rows if r.is_root])
+        live_removed = changes.removed - changes.added
+        if live_removed:
+            self.cache.remove(sorted(live_removed))
+        self.send_backfills(requests)
+
+    def send_backfills(self, requests: list[tuple[int, int]]) -> None:
+        for request_id, fid in requests:
+            self.enqueue.backfill(request_id, fid)
+        backfill.mark_sent(self.engine, [r for r, _ in requests])
+
+    # --- targets ----------------------------------------------------------------------------
+    def add_target(self, fid: int, *, root: bool) -> dict:
+        with self.engine.begin() as conn:
+            changes = targets.add_manual(conn, fid, root=root)
+            requests = backfill.request_backfills(conn, changes.to_backfill | {fid}, reason="manual")
+        self.publish(changes, requests)
+        return {"fid": fid, "root": root, "targets_added": sorted(changes.added), "backfills": len(requests)}
+
+    def remove_target(self, fid: int) -> dict:
+        with self.engine.begin() as conn:
+            changes = targets.remove_manual(conn, fid)
+        self.publish(changes, [])
+        return {"fid": fid, "targets_removed": sorted(changes.removed)}
+
+    def add_client_app(self, app_fid: int) -> dict:
+        with self.engine.begin() as conn:
+            created = targets.add_client_app(conn, app_fid)
+        self.cache.add([], apps=[app_fid])
+        return {"client_app": app_fid, "created": created}
+
+    def discover_app_users(self, app_fid: int, on_progress: Callable[[dict], None] | None = None) -> dict:
+        """Scan every fid's signer adds on the hub for ones this client app requested (its
+        existing users): the hub has no index by requestFid. Matching users become roots."""
+        client = self.client
+        info = client.info()
+        from app.farcaster.realtime import HUBBLE_STREAM, stream_shards
+
+        shards = [s for s in stream_shards(info) if s != HUBBLE_STREAM] or [None]
+        scanned, users = 0, set()
+        for shard in shards:
+            params = {} if shard is None else {"shard_id": shard}
+            for fids in client.paged("/v1/fids", "fids", **params):
+                for fid in fids:
+                    for events in client.paged("/v1/onChainEventsByFid", "events", fid=fid, event_type="EVENT_TYPE_SIGNER"):
+                        batch = Batch()
+                        from app.farcaster.messages import parse_onchain_event
+
+                        batch.onchain = [parse_onchain_event(e, f"onChainEventsByFid?fid={fid}") for e in events]
+                        if any(e.is_signer_add and e.request_fid == app_fid for e in batch.onchain):
+                            users.add(fid)
+                            with self.engine.begin() as conn:
+                                result = processor.apply_batch(conn, batch, reason=f"app:{app_fid}")
+                            self.publish(result.targets, result.backfill_requests)
+                    scanned += 1
+                if on_progress:
+                    on_progress({"fids_scanned": scanned, "users": len(users)})
+        with self.engine.begin() as conn:
+            conn.execute(text("UPDATE farcaster_client_apps SET users_scanned_at = now() WHERE fid = :f"), {"f": app_fid})
+        return {"client_app": app_fid, "fids_scanned": scanned, "users": sorted(users)}
+
+    def request_backfill(self, fid: int, reason: str = "manual") -> dict:
+        with self.engine.begin() as conn:
+            requests = backfill.request_backfills(conn, [fid], reason=reason)
+        self.send_backfills(requests)
+        return {"fid": fid, "enqueued": bool(requests)}
+
+    # --- backfill ---------------------------------------------------------------------------
+    def run_backfill(self, fid: int, request_id: int | None, on_page: Callable | None = None,
+                     write_batch_rows: int = 5000) -> dict:
+        if request_id is not None and backfill.claim(self.engine, request_id) is None:
+            return {"fid": fid, "skipped": "request already finished"}
+        try:
+            stats = backfill.fetch_and_store(self.engine, self.client, fid, write_batch_rows=write_batch_rows,
+                                             on_page=on_page,
+                                             on_applied=lambda r: self.publish(r.targets, r.backfill_requests))
+        except Exception as exc:
+            log.warning("backfill of fid %s failed: %s", fid, exc)
+            raise
+        backfill.finish(self.engine, request_id, fid, stats)
+        return {"fid": fid, **stats.as_dict()}
+
+    def fail_backfill(self, request_id: int | None, fid: int, error: str) -> None:
+        backfill.finish(self.engine, request_id, fid, backfill.BackfillStats(), error=error[:2000])
+
+    # --- events -----------------------------------------------------------------------------
+    def apply_staged(self, batch_id: int) -> dict:
+        with self.engine.begin() as conn:
+            row = conn.execute(text("""
+                SELECT events, applied_at FROM farcaster_staged_batches WHERE id = :i FOR UPDATE
+            """), {"i": batch_id}).first()
+            if row is None:
+                raise LookupError(f"staged batch {batch_id} does not exist")
+            if row.applied_at is not None:
+                return {"batch": batch_id, "skipped": "already applied"}
+            batch = Batch()
+            for event in row.events:
+                batch.add_event(event, f"staged batch {batch_id} event {event.get('id')}")
+            result = processor.apply_batch(conn, batch, reason="event")
+            conn.execute(text("UPDATE farcaster_staged_batches SET applied_at = now() WHERE id = :i"), {"i": batch_id})
+        self.publish(result.targets, result.backfill_requests)
+        return {"batch": batch_id, "events": len(row.events), "messages": result.messages,
+                "targets_added": sorted(result.targets.added), "targets_removed": sorted(result.targets.removed)}
+
+    # --- recovery ---------------------------------------------------------------------------
+    def recover(self, stale_after_seconds: float) -> dict:
+        """Re-send work whose message may be gone (Redis flushed or a producer died after its
+        commit): staged batches not yet applied, backfill requests still open. Idempotent."""
+        from app.farcaster.realtime import unapplied_batches
+
+        self.cache.ensure()
+        with self.engine.connect() as conn:
+            batches = unapplied_batches(conn, stale_after_seconds)
+            requests = (backfill.open_requests(conn) if stale_after_seconds <= 0
+                        else backfill.stranded_requests(conn, stale_after_seconds))
+        for batch_id in batches:
+            self.enqueue.apply_staged(batch_id)
+        self.send_backfills(requests)
+        return {"staged_batches": len(batches), "backfills": len(requests)}
+
+    def rebuild_cache(self) -> dict:
+        return self.cache.rebuild()

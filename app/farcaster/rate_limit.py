@@ -1,0 +1,50 @@
+"""One hub request budget shared by every worker: a token bucket in Redis (a Lua script, so
+take-or-wait is atomic). Losing the key only resets the bucket; if Redis is unreachable the
+limiter lets requests through rather than stopping the indexer (the hub's 429s still apply)."""
+from __future__ import annotations
+
+import logging
+import time
+
+import redis
+
+log = logging.getLogger(__name__)
+
+# KEYS[1] bucket; ARGV: rate/s, capacity, now (ms). Returns 0 if a token was taken, else ms to wait.
+TOKEN_BUCKET = """
+local rate = tonumber(ARGV[1])
+local capacity = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or capacity
+local at = tonumber(state[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - at) * rate / 1000)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = math.ceil((1 - tokens) * 1000 / rate) end
+redis.call('HSET', KEYS[1], 'tokens', tokens, 'at', now)
+redis.call('PEXPIRE', KEYS[1], 60000)
+return wait
+"""
+
+
+class RateLimiter:
+    def __init__(self, client: redis.Redis, rate_per_second: float, key: str = "farcaster:hub:tokens") -> None:
+        self.client = client
+        self.rate = rate_per_second
+        self.capacity = max(1.0, rate_per_second)  # at most one second of burst
+        self.key = key
+        self._script = client.register_script(TOKEN_BUCKET)
+        self._warned = False
+
+    def acquire(self) -> None:
+        while True:
+            try:
+                wait_ms = int(self._script(keys=[self.key], args=[self.rate, self.capacity, int(time.time() * 1000)]))
+            except redis.RedisError:
+                if not self._warned:
+                    log.warning("hub rate limiter unavailable (Redis); requests are not throttled", exc_info=True)
+                    self._warned = True
+                return
+            if wait_ms <= 0:
+                return
+            time.sleep(wait_ms / 1000)

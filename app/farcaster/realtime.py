@@ -1,0 +1,235 @@
+"""The subscriber: read one shard's event stream from its cursor, keep the relevant events and
+stage them in PostgreSQL in the same transaction that advances the cursor (so the cursor never
+passes an event that is not durably stored or staged). The processor applies staged batches.
+
+Snapchain: ids are per shard (``height << 14 | seq``); every block starts with a
+BLOCK_CONFIRMED whose ``totalEvents`` counts the block's events including itself. Only whole,
+counted blocks are staged; a block whose count does not match is logged and fetched again.
+The cursor is the start of the next block. A first event beyond the cursor's block means the
+hub no longer has the events in between (retention): the poll reports a gap and the caller
+reconciles every target. Hubble (one stream, ``nextPageEventId``, no block events) uses shard 0.
+
+Polls of one shard never overlap: the cursor row is locked (FOR UPDATE SKIP LOCKED) for the
+whole poll; a concurrent poll finds it locked and returns at once.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Engine, text
+
+from app.farcaster.batch import Batch
+from app.farcaster.hub_client import HubClient
+from app.farcaster.messages import HubDataError
+from app.farcaster.relevance import relevant_events
+from app.farcaster.target_cache import TargetCache
+
+log = logging.getLogger(__name__)
+
+SEQ_BITS = 14
+HUBBLE_STREAM = 0
+STAGE_CHUNK_EVENTS = 2000  # events per staged batch: bounds memory of one events task
+BLOCK_REFETCHES = 3
+
+
+@dataclass
+class PollResult:
+    shard_index: int
+    skipped: bool = False  # another poll of this shard holds the cursor
+    initialized: bool = False
+    events: int = 0
+    relevant: int = 0
+    blocks: int = 0
+    cursor: int | None = None
+    staged_batch_ids: list[int] = field(default_factory=list)
+    gap: str | None = None  # set when the hub no longer had events after the cursor
+    mismatches: int = 0
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in ("shard_index", "skipped", "initialized", "events", "relevant", "blocks",
+                                              "cursor", "staged_batch_ids", "gap", "mismatches")}
+
+
+class IncompleteBlock(HubDataError):
+    pass
+
+
+def stream_shards(info: dict) -> list[int]:
+    """Data shards to poll: 1..numShards on Snapchain; [0] (one stream) on Hubble."""
+    if "numShards" not in info:
+        return [HUBBLE_STREAM]
+    n = info["numShards"]
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise HubDataError(f"/v1/info: invalid numShards {n!r}")
+    return list(range(1, n + 1))
+
+
+def head_event_id(info: dict, shard_index: int) -> int:
+    """Where a new install starts: the block after the hub's newest one (the per-fid endpoints
+    that the backfill reads already reflect every committed block)."""
+    if shard_index == HUBBLE_STREAM:
+        return 0  # Hubble ids carry no height: start at the oldest retained event (idempotent replay)
+    for shard in info.get("shardInfos") or ():
+        if isinstance(shard, dict) and shard.get("shardId") == shard_index:
+            height = shard.get("maxHeight")
+            if isinstance(height, int) and height >= 0:
+                return (height + 1) << SEQ_BITS
+    raise HubDataError(f"/v1/info: no maxHeight for shard {shard_index}")
+
+
+def ensure_cursors(engine: Engine, client: HubClient, info: dict | None = None) -> dict[int, int]:
+    """Create missing cursors at the hub's current head; returns every shard's cursor."""
+    info = info or client.info()
+    with engine.begin() as conn:
+        for shard in stream_shards(info):
+            conn.execute(text("""
+                INSERT INTO farcaster_shard_cursors (shard_index, next_event_id, hub_head_event_id)
+                VALUES (:s, :h, :h) ON CONFLICT (shard_index) DO NOTHING
+            """), {"s": shard, "h": head_event_id(info, shard)})
+        return dict(conn.execute(text("SELECT shard_index, next_event_id FROM farcaster_shard_cursors")).all())
+
+
+def _block_of(event: dict) -> int:
+    block = event.get("blockNumber")
+    return block if isinstance(block, int) else event["id"] >> SEQ_BITS
+
+
+def _complete_blocks(events: list[dict], stream_ended: bool, where: str) -> tuple[list[dict], int]:
+    """The events of whole, counted blocks at the front of ``events``; (events, blocks).
+
+    Raises IncompleteBlock when a block's count differs from its BLOCK_CONFIRMED.totalEvents
+    and more events could not explain it."""
+    blocks: list[list[dict]] = []
+    for e in events:
+        if not blocks or _block_of(e) != _block_of(blocks[-1][0]):
+            blocks.append([])
+        blocks[-1].append(e)
+    kept: list[dict] = []
+    count = 0
+    for i, block in enumerate(blocks):
+        height = _block_of(block[0])
+        last = i == len(blocks) - 1
+        if i and height != _block_of(blocks[i - 1][0]) + 1:
+            raise IncompleteBlock(f"{where}: blocks {_block_of(blocks[i - 1][0])} -> {height} are not consecutive")
+        head = block[0]
+        if head.get("type") != "HUB_EVENT_TYPE_BLOCK_CONFIRMED":
+            raise IncompleteBlock(f"{where}: block {height} does not start with BLOCK_CONFIRMED")
+        total = (head.get("blockConfirmedBody") or {}).get("totalEvents")
+        if not isinstance(total, int):
+            raise HubDataError(f"{where}: block {height}: BLOCK_CONFIRMED without totalEvents")
+        if len(block) == total:
+            kept += block
+            count += 1
+            continue
+        if last and not stream_ended and len(block) < total:
+            break  # the page ended inside this block: read it next time
+        raise IncompleteBlock(f"{where}: block {height}: totalEvents {total}, received {len(block)}")
+    return kept, count
+
+
+def _fetch_snapchain(client: HubClient, shard: int, cursor: int, page_size: int, max_pages: int) -> tuple[list[dict], bool]:
+    events: list[dict] = []
+    from_id = cursor
+    for _ in range(max_pages):
+        page = client.events(shard, from_id, page_size)["events"]
+        if any(not isinstance(e, dict) or not isinstance(e.get("id"), int) for e in page):
+            raise HubDataError(f"/v1/events shard {shard}: event without an integer id")
+        events += page
+        if len(page) < page_size:
+            return events, True
+        from_id = page[-1]["id"] + 1
+    return events, False
+
+
+def _stage(conn: Connection, shard: int, relevant: list[dict]) -> list[int]:
+    ids = []
+    for i in range(0, len(relevant), STAGE_CHUNK_EVENTS):
+        chunk = relevant[i:i + STAGE_CHUNK_EVENTS]
+        row = conn.execute(text("""
+            INSERT INTO farcaster_staged_batches (shard_index, first_event_id, last_event_id, event_count, events)
+            VALUES (:s, :first, :last, :n, CAST(:events AS jsonb))
+            ON CONFLICT (shard_index, first_event_id) DO NOTHING RETURNING id
+        """), {"s": shard, "first": chunk[0]["id"], "last": chunk[-1]["id"], "n": len(chunk),
+               "events": json.dumps(chunk, ensure_ascii=False)}).scalar()
+        if row is not None:
+            ids.append(row)
+    return ids
+
+
+def _validate(relevant: list[dict], where: str) -> None:
+    # Parse before staging: a staged batch the processor cannot read would block nothing but
+    # would be lost work; better to fail the poll and keep the cursor.
+    batch = Batch()
+    for e in relevant:
+        batch.add_event(e, f"{where} event {e.get('id')}")
+
+
+def poll_shard(engine: Engine, client: HubClient, cache: TargetCache, shard: int, *,
+               page_size: int = 1000, max_pages: int = 20) -> PollResult:
+    result = PollResult(shard)
+    with engine.connect() as conn:
+        exists = conn.execute(text("SELECT 1 FROM farcaster_shard_cursors WHERE shard_index = :s"), {"s": shard}).scalar()
+    if not exists:
+        ensure_cursors(engine, client)
+        result.initialized = True
+    with engine.begin() as conn:
+        cursor = conn.execute(text("""
+            SELECT next_event_id FROM farcaster_shard_cursors WHERE shard_index = :s FOR UPDATE SKIP LOCKED
+        """), {"s": shard}).scalar()
+        if cursor is None:
+            result.skipped = True  # another poll holds it (or the hub has no such shard any more)
+            return result
+        where = f"shard {shard}"
+        if shard == HUBBLE_STREAM:
+            kept, new_cursor = [], cursor
+            for _ in range(max_pages):
+                body = client.events(None, new_cursor)
+                page, next_id = body["events"], body.get("nextPageEventId")
+                if not page:
+                    break  # an empty page's nextPageEventId is from + 1: keep the cursor where it is
+                if not isinstance(next_id, int) or next_id <= page[-1].get("id", next_id):
+                    raise HubDataError(f"/v1/events: invalid nextPageEventId {next_id!r}")
+                kept += page
+                new_cursor = next_id
+        else:
+            for attempt in range(BLOCK_REFETCHES):
+                events, ended = _fetch_snapchain(client, shard, cursor, page_size, max_pages)
+                try:
+                    kept, result.blocks = _complete_blocks(events, ended, where)
+                    break
+                except IncompleteBlock as exc:
+                    result.mismatches += 1
+                    log.warning("farcaster %s: %s; fetching again (attempt %d)", where, exc, attempt + 1)
+            else:
+                raise IncompleteBlock(f"{where}: block counts still wrong after {BLOCK_REFETCHES} fetches from {cursor}")
+            if kept:
+                first_block = _block_of(kept[0])
+                if first_block > cursor >> SEQ_BITS:
+                    result.gap = (f"{where}: cursor at block {cursor >> SEQ_BITS} but the hub's next block is "
+                                  f"{first_block}: events in between are gone (retention)")
+                    log.error("farcaster %s", result.gap)
+                new_cursor = (_block_of(kept[-1]) + 1) << SEQ_BITS
+            else:
+                new_cursor = cursor
+        result.events = len(kept)
+        relevant = relevant_events(kept, cache) if kept else []
+        _validate(relevant, where)
+        result.relevant = len(relevant)
+        result.staged_batch_ids = _stage(conn, shard, relevant)
+        conn.execute(text("""
+            UPDATE farcaster_shard_cursors SET next_event_id = :c, updated_at = now(),
+                last_block_number = COALESCE(:b, last_block_number),
+                hub_head_event_id = GREATEST(COALESCE(hub_head_event_id, 0), :c)
+            WHERE shard_index = :s
+        """), {"c": new_cursor, "s": shard, "b": _block_of(kept[-1]) if kept and shard != HUBBLE_STREAM else None})
+        result.cursor = new_cursor
+    return result
+
+
+def unapplied_batches(conn: Connection, older_than_seconds: float = 0) -> list[int]:
+    return list(conn.execute(text("""
+        SELECT id FROM farcaster_staged_batches
+        WHERE applied_at IS NULL AND created_at < now() - make_interval(secs => :age) ORDER BY id LIMIT 10000
+    """), {"age": older_than_seconds}).scalars())

@@ -1,0 +1,198 @@
+"""Farcaster indexer tasks: thin wrappers over app.farcaster.operations.
+
+Queues: realtime (stream polls), events (apply staged batches, target changes), backfill
+(one fid's history, client-app user scans, reconciliation), maintenance (recovery, cache
+rebuild, reconciliation fan-out). Every task is idempotent: deliveries are at least once.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy.exc import OperationalError
+
+from app.celery_app import celery
+from app.db import get_engine
+from app.farcaster.hub_client import HubUnavailable, default_client
+from app.farcaster.operations import Indexer
+from app.farcaster.target_cache import TargetCache
+from app.settings import get_settings
+
+
+class InvalidArguments(ValueError):
+    pass
+
+
+def _fid(value: Any, name: str = "fid") -> int:
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidArguments(f"{name} must be a positive integer fid, got {value!r}")
+    return value
+
+
+def _id(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidArguments(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+class CeleryEnqueue:
+    def backfill(self, request_id: int, fid: int) -> None:
+        backfill_fid.apply_async(args=[fid], kwargs={"request_id": request_id})
+
+    def apply_staged(self, batch_id: int) -> None:
+        apply_staged.apply_async(args=[batch_id])
+
+    def reconcile(self, fid: int) -> None:
+        reconcile_fid.apply_async(args=[fid])
+
+
+@lru_cache(maxsize=1)
+def _client():
+    return default_client()
+
+
+def indexer() -> Indexer:
+    engine = get_engine()
+    return Indexer(engine, TargetCache(engine), CeleryEnqueue(), client_factory=_client)
+
+
+RETRYABLE = (HubUnavailable, OperationalError, ConnectionError)
+
+
+@celery.task(name="farcaster.add_target", queue_name="events", bind=True)
+def add_target(self: Any, fid: int, root: bool = False) -> dict:
+    """Make a fid a target (a root when root=true: its follows become targets) and backfill it."""
+    if not isinstance(root, bool):
+        raise InvalidArguments(f"root must be true or false, got {root!r}")
+    return indexer().add_target(_fid(fid), root=root)
+
+
+@celery.task(name="farcaster.remove_target", queue_name="events", bind=True)
+def remove_target(self: Any, fid: int) -> dict:
+    """Drop the manual reason of a target; it and its follows go unless another reason holds."""
+    return indexer().remove_target(_fid(fid))
+
+
+@celery.task(name="farcaster.add_client_app", queue_name="events", bind=True)
+def add_client_app(self: Any, app_fid: int, scan: bool = True) -> dict:
+    """Register a client app: its users (signer adds it requested) become roots."""
+    result = indexer().add_client_app(_fid(app_fid, "app_fid"))
+    if scan:
+        discover_app_users.apply_async(args=[app_fid])
+    return result
+
+
+@celery.task(name="farcaster.discover_app_users", queue_name="backfill", bind=True,
+             autoretry_for=RETRYABLE, retry_backoff=5, retry_backoff_max=300, max_retries=5)
+def discover_app_users(self: Any, app_fid: int) -> dict:
+    """Scan every fid's signer adds on the hub for this client app's existing users."""
+    return indexer().discover_app_users(_fid(app_fid, "app_fid"),
+                                        on_progress=lambda info: self.report_progress(None, **info))
+
+
+@celery.task(name="farcaster.backfill_fid", queue_name="backfill", bind=True,
+             autoretry_for=RETRYABLE, retry_backoff=5, retry_backoff_max=300, max_retries=5)
+def backfill_fid(self: Any, fid: int, request_id: int | None = None) -> dict:
+    """Page every message type and on-chain event kind of one fid to its end, in batched writes."""
+    fid = _fid(fid)
+    if request_id is not None:
+        request_id = _id(request_id, "request_id")
+    ix = indexer()
+    self.report_progress(0, fid=fid, pages=0, messages=0)
+    try:
+        result = ix.run_backfill(fid, request_id, write_batch_rows=get_settings().farcaster_write_batch_rows,
+                                 on_page=lambda s: self.report_progress(None, fid=fid, pages=s.pages,
+                                                                        messages=s.messages))
+    except RETRYABLE:
+        if self.request.retries >= self.max_retries:
+            ix.fail_backfill(request_id, fid, "hub or database unavailable after retries")
+        raise
+    except Exception as exc:
+        ix.fail_backfill(request_id, fid, f"{type(exc).__name__}: {exc}")
+        raise
+    self.report_progress(100, **{k: v for k, v in result.items() if k != "fid"}, fid=fid)
+    return result
+
+
+@celery.task(name="farcaster.request_backfill", queue_name="events", bind=True)
+def request_backfill(self: Any, fid: int) -> dict:
+    """Enqueue a backfill of fid unless one is already waiting or running."""
+    return indexer().request_backfill(_fid(fid))
+
+
+@celery.task(name="farcaster.poll_shards", queue_name="realtime", bind=True, ignore_result=True)
+def poll_shards(self: Any) -> list[int]:
+    """Beat, every REALTIME_POLL_INTERVAL_SECONDS: one poll per data shard of /v1/info."""
+    from app.farcaster.realtime import stream_shards
+
+    shards = stream_shards(_client().info())
+    expires = max(5.0, get_settings().realtime_poll_interval_seconds * 5)
+    for shard in shards:
+        poll_shard.apply_async(args=[shard], expires=expires)
+    return shards
+
+
+@celery.task(name="farcaster.poll_shard", queue_name="realtime", bind=True)
+def poll_shard(self: Any, shard_index: int) -> dict:
+    """Read one shard's events from its cursor; stage the relevant ones with the new cursor."""
+    from app.farcaster import realtime
+
+    if isinstance(shard_index, bool) or not isinstance(shard_index, int) or shard_index < 0:
+        raise InvalidArguments(f"shard_index must be a non-negative integer, got {shard_index!r}")
+    settings = get_settings()
+    ix = indexer()
+    result = realtime.poll_shard(ix.engine, _client(), ix.cache, shard_index, page_size=settings.hub_page_size,
+                                 max_pages=settings.realtime_max_pages_per_poll)
+    for batch_id in result.staged_batch_ids:
+        apply_staged.apply_async(args=[batch_id])
+    if result.gap:
+        reconcile_all.apply_async(kwargs={"reason": result.gap})
+    return result.as_dict()
+
+
+@celery.task(name="farcaster.apply_staged", queue_name="events", bind=True,
+             autoretry_for=(OperationalError,), retry_backoff=1, max_retries=10)
+def apply_staged(self: Any, batch_id: int) -> dict:
+    """Apply one staged batch of relevant events in one transaction (no-op if already applied)."""
+    return indexer().apply_staged(_id(batch_id, "batch_id"))
+
+
+@celery.task(name="farcaster.recover", queue_name="maintenance", bind=True)
+def recover(self: Any, stale_after_seconds: float | None = None) -> dict:
+    """Rebuild the target cache if Redis lost it; re-send unapplied staged batches and open backfills."""
+    age = get_settings().farcaster_stale_after_seconds if stale_after_seconds is None else float(stale_after_seconds)
+    return indexer().recover(age)
+
+
+@celery.task(name="farcaster.rebuild_cache", queue_name="maintenance", bind=True)
+def rebuild_cache(self: Any) -> dict:
+    """Rebuild the Redis target sets from PostgreSQL."""
+    return indexer().rebuild_cache()
+
+
+@celery.task(name="farcaster.reconcile_fid", queue_name="backfill", bind=True,
+             autoretry_for=RETRYABLE, retry_backoff=5, retry_backoff_max=300, max_retries=5)
+def reconcile_fid(self: Any, fid: int) -> dict:
+    """Compare hub and database for one fid and repair both directions (see reconcile.py)."""
+    from app.farcaster.reconcile import reconcile_fid as run
+
+    settings = get_settings()
+    ix = indexer()
+    result = run(ix.engine, _client(), _fid(fid), grace_seconds=settings.farcaster_reconcile_grace_seconds,
+                 max_delete_ratio=settings.farcaster_reconcile_max_delete_ratio,
+                 on_applied=lambda r: ix.publish(r.targets, r.backfill_requests))
+    return result.as_dict()
+
+
+@celery.task(name="farcaster.reconcile_all", queue_name="maintenance", bind=True)
+def reconcile_all(self: Any, reason: str = "scheduled") -> dict:
+    """Enqueue a reconciliation of every target (daily, and when a cursor fell out of retention)."""
+    from sqlalchemy import text
+
+    with get_engine().connect() as conn:
+        fids = list(conn.execute(text("SELECT fid FROM farcaster_targets ORDER BY fid")).scalars())
+    for fid in fids:
+        reconcile_fid.apply_async(args=[fid])
+    return {"reason": reason, "targets": len(fids)}
