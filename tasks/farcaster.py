@@ -47,6 +47,9 @@ class CeleryEnqueue:
     def reconcile(self, fid: int) -> None:
         reconcile_fid.apply_async(args=[fid])
 
+    def discover(self, app_fid: int) -> None:
+        discover_app_users.apply_async(args=[app_fid])
+
 
 @lru_cache(maxsize=1)
 def _client():

@@ -24,6 +24,7 @@ class Enqueue(Protocol):
     def backfill(self, request_id: int, fid: int) -> None: ...
     def apply_staged(self, batch_id: int) -> None: ...
     def reconcile(self, fid: int) -> None: ...
+    def discover(self, app_fid: int) -> None: ...
 
 
 @dataclass
@@ -83,16 +84,16 @@ class Indexer:
         info = client.info()
         from app.farcaster.realtime import HUBBLE_STREAM, stream_shards
 
-        shards = [s for s in stream_shards(info) if s != HUBBLE_STREAM] or [None]
         scanned, users = 0, set()
-        for shard in shards:
-            params = {} if shard is None else {"shard_id": shard}
-            for fids in client.paged("/v1/fids", "fids", **params):
+
+        def scan(fid_pages) -> None:
+            nonlocal scanned
+            from app.farcaster.messages import parse_onchain_event
+
+            for fids in fid_pages:
                 for fid in fids:
                     for events in client.paged("/v1/onChainEventsByFid", "events", fid=fid, event_type="EVENT_TYPE_SIGNER"):
                         batch = Batch()
-                        from app.farcaster.messages import parse_onchain_event
-
                         batch.onchain = [parse_onchain_event(e, f"onChainEventsByFid?fid={fid}") for e in events]
                         if any(e.is_signer_add and e.request_fid == app_fid for e in batch.onchain):
                             users.add(fid)
@@ -102,6 +103,13 @@ class Indexer:
                     scanned += 1
                 if on_progress:
                     on_progress({"fids_scanned": scanned, "users": len(users)})
+
+        shards = [s for s in stream_shards(info) if s != HUBBLE_STREAM]
+        if shards:
+            for shard in shards:
+                scan(client.paged("/v1/fids", "fids", shard_id=shard))
+        else:
+            scan_hubble_fids(client, scan)
         with self.engine.begin() as conn:
             conn.execute(text("UPDATE farcaster_client_apps SET users_scanned_at = now() WHERE fid = :f"), {"f": app_fid})
         return {"client_app": app_fid, "fids_scanned": scanned, "users": sorted(users)}
@@ -160,10 +168,37 @@ class Indexer:
             batches = unapplied_batches(conn, stale_after_seconds)
             requests = (backfill.open_requests(conn) if stale_after_seconds <= 0
                         else backfill.stranded_requests(conn, stale_after_seconds))
+            apps = list(conn.execute(text("""
+                SELECT fid FROM farcaster_client_apps
+                WHERE users_scanned_at IS NULL AND added_at < now() - make_interval(secs => :age)
+            """), {"age": stale_after_seconds}).scalars())
         for batch_id in batches:
             self.enqueue.apply_staged(batch_id)
         self.send_backfills(requests)
-        return {"staged_batches": len(batches), "backfills": len(requests)}
+        for app_fid in apps:
+            self.enqueue.discover(app_fid)
+        return {"staged_batches": len(batches), "backfills": len(requests), "client_app_scans": len(apps)}
 
     def rebuild_cache(self) -> dict:
         return self.cache.rebuild()
+
+
+def scan_hubble_fids(client: HubClient, scan: Callable) -> None:
+    """Hubble lists every fid with no shard parameter. (The simulator's Hubble mode still
+    demands Snapchain's shard_id; then walk shard ids until the hub refuses one.)"""
+    from app.farcaster.hub_client import HubRequestError
+
+    try:
+        first = next(client.paged("/v1/fids", "fids"))
+    except HubRequestError:
+        shard = 1
+        while True:
+            try:
+                pages = list(client.paged("/v1/fids", "fids", shard_id=shard))
+            except HubRequestError:
+                return
+            scan(pages)
+            shard += 1
+    else:
+        scan([first])
+        scan(p for i, p in enumerate(client.paged("/v1/fids", "fids")) if i > 0)

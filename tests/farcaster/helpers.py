@@ -30,6 +30,9 @@ class InlineEnqueue:
     def reconcile(self, fid: int) -> None:
         self.work.append(("reconcile", fid))
 
+    def discover(self, app_fid: int) -> None:
+        self.work.append(("discover", app_fid))
+
     def drain(self, ix: Indexer) -> int:
         done = 0
         while self.work:
@@ -38,6 +41,8 @@ class InlineEnqueue:
                 ix.run_backfill(item[2], item[1])
             elif item[0] == "apply":
                 ix.apply_staged(item[1])
+            elif item[0] == "discover":
+                ix.discover_app_users(item[1])
             done += 1
         return done
 
