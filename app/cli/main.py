@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "app.cli.analysis",
     "app.cli.catalogue",
     "app.cli.local",
+    "app.cli.farcaster",
 )
 
 
