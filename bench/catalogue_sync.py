@@ -2,7 +2,7 @@
 
 The Promidata simulator runs in its own process and adds --latency-ms to every request, as a
 remote feed would. Both modes sync the same feed into a fresh schema of a bench database
-(SWITCHYARD_BENCH_DATABASE, default switchyard_bench_catalogue; Redis db 12) and store images in
+(SWITCHYARD_BENCH_DATABASE, default switchyard_bench_catalogue; Redis db 10) and store images in
 a temporary local directory. Wall time is from the start of the sync to its last image stored;
 worker start-up is not counted.
 
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 DATABASE = os.environ.get("SWITCHYARD_BENCH_DATABASE", "switchyard_bench_catalogue")
-REDIS_DB = int(os.environ.get("SWITCHYARD_BENCH_REDIS_DB", "12"))
+REDIS_DB = int(os.environ.get("SWITCHYARD_BENCH_REDIS_DB", "10"))  # apart from the test suites' dbs
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 POOLS = ("supplier-sync", "product-family", "image-upload")
 
@@ -114,7 +114,7 @@ def start_workers(env: dict[str, str], log_dir: str) -> list[subprocess.Popen[by
     return workers
 
 
-def run_queued(import_url: str) -> tuple[float, list[dict]]:
+def run_queued(import_url: str, timeout: float) -> tuple[float, list[dict]]:
     from app.catalogue.status import recent_syncs
     from app.db import get_engine
     from tasks.catalogue import new_run_id, sync_all
@@ -127,6 +127,8 @@ def run_queued(import_url: str) -> tuple[float, list[dict]]:
         if syncs and all(s["state"] in ("done", "aborted", "failed") for s in syncs) and \
                 len(syncs) == len({s["supplier_code"] for s in syncs}) and _all_suppliers_seen(syncs):
             return time.monotonic() - started, syncs
+        if time.monotonic() - started > timeout:
+            raise SystemExit(f"queued run not finished after {timeout:g}s: {syncs}")
         time.sleep(0.5)
 
 
@@ -157,11 +159,13 @@ def main() -> int:
     parser.add_argument("--mode", choices=("both", "queued", "direct"), default="both")
     parser.add_argument("--family-concurrency", type=int, default=3, help="PRODUCT_FAMILY_CONCURRENCY")
     parser.add_argument("--image-concurrency", type=int, default=10, help="IMAGE_UPLOAD_CONCURRENCY")
+    parser.add_argument("--timeout", type=float, default=3600, help="give up on the queued run after this")
     args = parser.parse_args()
     if args.quick:
         args.families = 300
     _expected_suppliers = args.suppliers
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the cleanup below (workers, simulator)
     storage_root = tempfile.mkdtemp(prefix="catalogue-bench-")
     env = bench_env(os.path.join(storage_root, "images"), args)
     os.environ.update(env)
@@ -178,7 +182,7 @@ def main() -> int:
               f"{args.latency_ms:g} ms per request", flush=True)
         if args.mode in ("both", "queued"):
             workers = start_workers(env, storage_root)
-            seconds, syncs = run_queued(import_url)
+            seconds, syncs = run_queued(import_url, args.timeout)
             results.append(summarise("queued", seconds, syncs))
             print(json.dumps(results[-1]), flush=True)
             for worker in workers:
