@@ -105,10 +105,13 @@ def sync_supplier(self: Any, supplier_code: str, run_id: str | None = None,
     self.report_progress(60, step="enqueue", sync_id=sync_id, to_process=len(plan.to_process))
     for entry in plan.to_process:
         sync_family.apply_async(args=[sync_id, entry.sku, entry.url, entry.feed_hash])
+    for url in plan.retry_uploads:
+        upload_image.apply_async(args=[sync_id, url])
     self.report_progress(100, step="fanned_out", sync_id=sync_id, queued=len(plan.to_process))
     return {"sync_id": sync_id, "supplier_code": code, "families_in_feed": plan.in_feed,
             "families_queued": len(plan.to_process), "families_unchanged": plan.unchanged,
-            "families_deactivated": plan.deactivated, "malformed_lines": index.malformed}
+            "families_deactivated": plan.deactivated, "images_retried": len(plan.retry_uploads),
+            "malformed_lines": index.malformed}
 
 
 @celery.task(name="catalogue.sync_family", queue_name="product-family", bind=True)

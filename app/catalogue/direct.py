@@ -40,6 +40,8 @@ def run_direct(engine: Engine, client: FeedClient, store: ObjectStore, *, import
             log.error("%s", exc)
             results.append(status.sync_summary(engine, sync_id))
             continue
+        for url in plan.retry_uploads:
+            _upload(engine, client, store, sync_id, url, limits)
         for n, entry in enumerate(plan.to_process, 1):
             try:
                 _, uploads = pipeline.process_family(engine, client, sync_id, entry.sku, entry.url,
@@ -49,11 +51,16 @@ def run_direct(engine: Engine, client: FeedClient, store: ObjectStore, *, import
                                                final=True)
                 continue
             for url in uploads:
-                try:
-                    pipeline.process_image(engine, client, store, sync_id, url, limits)
-                except CatalogueError as exc:
-                    pipeline.record_image_failure(engine, sync_id, url, f"{type(exc).__name__}: {exc}", final=True)
+                _upload(engine, client, store, sync_id, url, limits)
             if on_progress:
                 on_progress(f"{code}: {n}/{len(plan.to_process)} families")
         results.append(status.sync_summary(engine, sync_id))
     return [r for r in results if r]
+
+
+def _upload(engine: Engine, client: FeedClient, store: ObjectStore, sync_id: int, url: str,
+            limits: pipeline.Limits) -> None:
+    try:
+        pipeline.process_image(engine, client, store, sync_id, url, limits)
+    except CatalogueError as exc:
+        pipeline.record_image_failure(engine, sync_id, url, f"{type(exc).__name__}: {exc}", final=True)

@@ -19,7 +19,7 @@ from app.catalogue.feed_client import FeedClient
 from app.catalogue.image_sync import StoredImage, image_id_for, mark_stored, record_image_error, store_image
 from app.catalogue.import_index import ImportIndex, parse_import_txt
 from app.catalogue.storage import ObjectStore
-from app.catalogue.supplier_sync import SupplierPlan, plan_supplier_sync, store_categories
+from app.catalogue.supplier_sync import SupplierPlan, plan_supplier_sync, store_categories, unstored_image_urls
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,8 @@ def plan_supplier(engine: Engine, sync_id: int, index: ImportIndex, supplier_cod
         with engine.begin() as conn:
             plan = plan_supplier_sync(conn, index, supplier_code, mass_disable_ratio=limits.mass_disable_ratio)
             sync_runs.queue_families(conn, sync_id, [e.sku for e in plan.to_process])
+            plan.retry_uploads = claim_uploads(conn, sync_id, f"sweep:{supplier_code}",
+                                               unstored_image_urls(conn, plan.supplier_id))
             sync_runs.mark_fanned_out(conn, sync_id, in_feed=plan.in_feed, unchanged=plan.unchanged,
                                       deactivated=plan.deactivated, malformed_lines=index.malformed)
     except MassDisableAborted as exc:

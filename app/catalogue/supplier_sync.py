@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
@@ -39,6 +39,24 @@ class SupplierPlan:
     to_process: list[FeedEntry] = field(default_factory=list)
     unchanged: int = 0
     deactivated: int = 0
+    retry_uploads: list[str] = field(default_factory=list)  # images of unchanged families never stored
+
+
+def unstored_image_urls(conn: Connection, supplier_id: int) -> list[str]:
+    """Images linked to the supplier's active products whose upload never succeeded (an earlier sync's
+    failures): without this, an unchanged family would never get them retried."""
+    return list(conn.execute(text("""
+        SELECT i.source_url FROM catalogue_images i
+          JOIN catalogue_product_images pi ON pi.image_id = i.id
+          JOIN catalogue_products p ON p.id = pi.product_id
+         WHERE p.supplier_id = :sid AND p.active AND i.stored_at IS NULL
+        UNION
+        SELECT i.source_url FROM catalogue_images i
+          JOIN catalogue_variant_images vi ON vi.image_id = i.id
+          JOIN catalogue_variants v ON v.id = vi.variant_id
+          JOIN catalogue_products p ON p.id = v.product_id
+         WHERE p.supplier_id = :sid AND p.active AND i.stored_at IS NULL
+    """), {"sid": supplier_id}).scalars())
 
 
 def ensure_suppliers(conn: Connection, codes: list[str]) -> dict[str, int]:

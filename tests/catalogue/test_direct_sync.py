@@ -115,3 +115,21 @@ def test_bad_image_bytes_are_refused(junk: bytes) -> None:
 
     with pytest.raises(BadImage, match="not a JPEG, PNG, GIF or WebP"):
         sniff(junk, "http://x/y.jpg")
+
+
+def test_failed_image_is_retried_by_the_next_sync_of_an_unchanged_family(db: str, feed: Any,
+                                                                         tmp_path: Any) -> None:
+    store = LocalDirectoryStore(tmp_path)
+    url = sorted(feed.model.ground_truth("A23")["image_urls"])[0]
+    feed.faults.update(fail_next={url.rsplit("/", 1)[1]: [500, 500]})  # both attempts of the client
+    first = {s["supplier_code"]: s for s in direct(feed, store)}
+    assert first["A23"]["images_failed"] == 1 and first["A23"]["state"] == "done"
+    with get_engine().connect() as conn:
+        error = conn.execute(text("SELECT last_error FROM catalogue_images WHERE source_url = :u"),
+                             {"u": url}).scalar_one()
+    assert "answered 500" in error
+
+    second = {s["supplier_code"]: s for s in direct(feed, store)}
+    assert second["A23"]["families_queued"] == 0
+    assert (second["A23"]["images_queued"], second["A23"]["images_uploaded"]) == (1, 1)
+    assert table_counts()["stored_images"] == len(feed.model.ground_truth()["image_urls"])
