@@ -70,7 +70,7 @@ class HubClient:
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        backoff = wait_exponential_jitter(initial=0.05, max=self.backoff_max)(state)
+        backoff = wait_exponential_jitter(multiplier=0.05, max=self.backoff_max)(state)
         if isinstance(exc, _Transient) and exc.retry_after is not None:
             return min(self.backoff_max, max(exc.retry_after, 0.0))
         return backoff

@@ -143,6 +143,8 @@ def _fold_profiles(conn: Connection, fids: list[int]) -> None:
         GROUP BY f.fid
         ON CONFLICT (fid) DO UPDATE SET {", ".join(f"{c} = EXCLUDED.{c}" for c in PROFILE_FIELDS.values())},
             other = EXCLUDED.other, updated_at = now()
+        WHERE ({", ".join(f"farcaster_profiles.{c}" for c in PROFILE_FIELDS.values())}, farcaster_profiles.other)
+              IS DISTINCT FROM ({", ".join(f"EXCLUDED.{c}" for c in PROFILE_FIELDS.values())}, EXCLUDED.other)
     """), {"fids": fids})
 
 

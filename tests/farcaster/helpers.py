@@ -68,12 +68,13 @@ def db_states(engine, fids) -> dict[int, dict[str, tuple]]:
     return out
 
 
-def stream_message_hashes(hub) -> set[str]:
-    """Every message hash served in an event so far (an indexer may have seen these)."""
+def stream_message_hashes(hub, after_position: int = 0) -> set[str]:
+    """Every message hash served in an event of a block after ``after_position`` (an indexer
+    that started then may have seen these)."""
     seen = set()
     for log in hub.network.stream.shards.values():
         for ev in log.events:
-            if ev.type in (1, 2, 3):
+            if ev.type in (1, 2, 3) and ev.block_number - log.base_height + 1 > after_position:
                 payload = ev.payload
                 msgs = [payload[0], *payload[1]] if ev.type == 1 else [payload]
                 seen |= {"0x" + m.hash.hex() for m in msgs}

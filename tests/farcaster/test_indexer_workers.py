@@ -116,10 +116,10 @@ def start_indexing(celery_app, engine, hub, app_fid: int) -> None:
                message="roots and client app recorded")
 
 
-def assert_matches_truth(engine, hub, app_fid: int, watched: set[int]) -> None:
+def assert_matches_truth(engine, hub, app_fid: int, watched: set[int], started_at: int) -> None:
     truth = hub.ground_truth(roots=list(ROOTS), client_apps=[app_fid])
     assert target_set(engine) == truth.targets
-    problems = compare_with_truth(engine, truth, stream_message_hashes(hub), watched)
+    problems = compare_with_truth(engine, truth, stream_message_hashes(hub, started_at), watched)
     assert not problems, "\n".join(problems[:30])
     assert not profile_matches_user_data(engine, truth.targets)
     for table in ("casts", "reactions", "links", "user_data"):  # hashes are primary keys: no duplicates possible,
@@ -138,12 +138,13 @@ def live_blocks(celery_app, engine, hub, blocks: int = 60, step: int = 10, durin
 def test_two_roots_and_a_client_app_after_backfill_and_60_live_blocks(fresh, celery_app, hub):
     engine = fresh
     app_fid = hub.network.plan.client_apps[0]
+    started_at = hub.position
     start_indexing(celery_app, engine, hub, app_fid)
     catch_up(celery_app, engine, hub)
     watched = set(hub.ground_truth(roots=list(ROOTS), client_apps=[app_fid]).targets)
     assert target_set(engine) == watched
     live_blocks(celery_app, engine, hub)
-    assert_matches_truth(engine, hub, app_fid, watched)
+    assert_matches_truth(engine, hub, app_fid, watched, started_at)
     # Re-delivering every staged batch changes nothing.
     before = scalar(engine, "SELECT md5(string_agg(encode(hash, 'hex') || coalesce(encode(deleted_by, 'hex'), ''), ',' "
                             "ORDER BY hash)) FROM farcaster_reactions")
@@ -155,7 +156,7 @@ def test_two_roots_and_a_client_app_after_backfill_and_60_live_blocks(fresh, cel
     assert ids
     assert before == scalar(engine, "SELECT md5(string_agg(encode(hash, 'hex') || coalesce(encode(deleted_by, 'hex'), ''), ',' "
                                     "ORDER BY hash)) FROM farcaster_reactions")
-    assert_matches_truth(engine, hub, app_fid, watched)
+    assert_matches_truth(engine, hub, app_fid, watched, started_at)
 
 
 def test_sigkill_flushdb_and_hub_faults_lose_and_duplicate_nothing(fresh, celery_app, hub, pools, redis_client):
@@ -163,6 +164,7 @@ def test_sigkill_flushdb_and_hub_faults_lose_and_duplicate_nothing(fresh, celery
 
     engine = fresh
     app_fid = hub.network.plan.client_apps[0]
+    started_at = hub.position
     hub.faults.configure(FaultConfig(error_rate=0.10, rate_limit_rate=0.05, seed=3))
     start_indexing(celery_app, engine, hub, app_fid)
 
@@ -197,15 +199,16 @@ def test_sigkill_flushdb_and_hub_faults_lose_and_duplicate_nothing(fresh, celery
     indexer().recover(0)
     catch_up(celery_app, engine, hub, timeout=120)
     assert hub.faults.injected["error"] > 0 and hub.faults.injected["rate_limit"] > 0
-    assert_matches_truth(engine, hub, app_fid, watched)
+    assert_matches_truth(engine, hub, app_fid, watched, started_at)
 
 
 def test_hubble_mode(fresh, celery_app, hub):
     engine = fresh
     hub.set_hubble(True)
     app_fid = hub.network.plan.client_apps[0]
+    started_at = hub.position
     start_indexing(celery_app, engine, hub, app_fid)
     catch_up(celery_app, engine, hub)
     watched = set(hub.ground_truth(roots=list(ROOTS), client_apps=[app_fid]).targets)
     live_blocks(celery_app, engine, hub)
-    assert_matches_truth(engine, hub, app_fid, watched)
+    assert_matches_truth(engine, hub, app_fid, watched, started_at)

@@ -1,0 +1,83 @@
+"""Hub client: retries on 5xx and resets, 429 Retry-After, failover, API key, bad bodies."""
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from app.farcaster.hub_client import HubClient, HubRequestError, HubUnavailable
+from app.farcaster.messages import HubDataError
+from simulators.hub.faults import FaultConfig
+
+
+def test_retries_5xx_resets_and_truncation(hub_sim):
+    client = HubClient(hub_sim.url, attempts=8, backoff_max=0.05)
+    hub_sim.faults.inject("error", count=2, status=503)
+    hub_sim.faults.inject("reset", count=1)
+    hub_sim.faults.inject("truncate", count=1)
+    assert client.info()["numShards"] == 2
+    assert hub_sim.faults.injected["error"] == 2 and hub_sim.faults.injected["reset"] == 1
+
+
+def test_malformed_body_fails_visibly_after_retries(hub_sim):
+    hub_sim.faults.configure(FaultConfig(malformed_rate=1.0))
+    client = HubClient(hub_sim.url, attempts=3, backoff_max=0.01)
+    with pytest.raises(HubUnavailable, match="malformed JSON"):
+        client.info()
+
+
+def test_4xx_is_not_retried(hub_sim):
+    client = HubClient(hub_sim.url, attempts=5, backoff_max=0.01)
+    with pytest.raises(HubRequestError, match="reaction_type"):
+        client.get("/v1/reactionsByFid", fid=1)
+
+
+def test_failover_to_the_next_hub(hub_sim):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    client = HubClient([dead, hub_sim.url], attempts=3, backoff_max=0.01)
+    assert client.info()["numShards"] == 2
+    assert client.urls[client._preferred] == hub_sim.url  # later requests go straight to the live hub
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    calls: list = []
+
+    def do_GET(self):  # noqa: N802
+        _Recorder.calls.append((time.monotonic(), dict(self.headers)))
+        if len(_Recorder.calls) == 1:
+            self.send_response(429)
+            self.send_header("Retry-After", "1")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = json.dumps([1, 2]).encode() if self.path.startswith("/list") else b'{"ok":true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_429_honours_retry_after_and_api_key_is_sent():
+    _Recorder.calls = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = HubClient(f"http://127.0.0.1:{server.server_port}", api_key="k-123", attempts=3, backoff_max=5)
+        assert client.get("/v1/info") == {"ok": True}
+        (t1, h1), (t2, h2) = _Recorder.calls
+        assert t2 - t1 >= 0.95
+        assert h1.get("x-api-key") == "k-123"
+        with pytest.raises(HubDataError, match="JSON object"):
+            client.get("/list")
+    finally:
+        server.shutdown()

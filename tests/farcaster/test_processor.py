@@ -1,0 +1,127 @@
+"""The processor: conflict rules, soft deletes, order independence and idempotent replay."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from app.farcaster import processor
+from app.farcaster.batch import Batch
+from app.farcaster.messages import HubDataError, parse_message
+
+from . import messages as m
+
+
+def apply_events(engine, *events) -> None:
+    batch = Batch()
+    for e in events:
+        batch.add_event(e)
+    with engine.begin() as conn:
+        processor.apply_batch(conn, batch)
+
+
+def apply_messages(engine, *msgs) -> None:
+    """As a backfill page does: plain messages, no deletedMessages."""
+    batch = Batch()
+    for raw in msgs:
+        batch.add_message(parse_message(raw))
+    with engine.begin() as conn:
+        processor.apply_batch(conn, batch)
+
+
+def state(engine, table: str, label: str) -> tuple:
+    with engine.connect() as conn:
+        row = conn.execute(text(f"""
+            SELECT deleted_at IS NOT NULL, deleted_by, pruned_at IS NOT NULL, revoked_at IS NOT NULL
+            FROM farcaster_{table} WHERE hash = :h
+        """), {"h": bytes.fromhex(m.h(label)[2:])}).first()
+    if row is None:
+        return ("missing",)
+    deleted, by, pruned, revoked = row
+    if pruned:
+        return ("pruned",)
+    if revoked:
+        return ("revoked",)
+    return ("deleted", "0x" + by.hex() if by else None) if deleted else ("active",)
+
+
+def snapshot(engine) -> list:
+    with engine.connect() as conn:
+        return [conn.execute(text(f"SELECT hash, deleted_by, deleted_at IS NULL, pruned_at IS NULL, revoked_at IS NULL "
+                                  f"FROM farcaster_{t} ORDER BY hash")).all()
+                for t in ("casts", "cast_removes", "reactions", "links", "user_data")] + [
+            conn.execute(text("SELECT * FROM farcaster_profiles ORDER BY fid")).all()]
+
+
+def test_cast_remove_wins_even_when_it_arrives_first(engine):
+    add = m.cast(1, 100, "c1")
+    remove = m.cast_remove(1, 90, "r1", m.h("c1"))  # an older timestamp: remove still wins for casts
+    apply_messages(engine, remove)
+    assert state(engine, "casts", "c1") == ("missing",)
+    apply_messages(engine, add)
+    assert state(engine, "casts", "c1") == ("deleted", m.h("r1"))
+    assert state(engine, "cast_removes", "r1") == ("active",)
+
+
+def test_last_write_wins_for_reactions_in_any_order(engine):
+    target = (2, m.h("target"))
+    add = m.reaction("ADD", 1, 100, "a1", target)
+    remove = m.reaction("REMOVE", 1, 110, "rm", target)
+    readd = m.reaction("ADD", 1, 120, "a2", target)
+    for msg in (readd, remove, add):  # newest first: every older one loses to what is there
+        apply_messages(engine, msg)
+    assert state(engine, "reactions", "a2") == ("active",)
+    assert state(engine, "reactions", "rm") == ("deleted", m.h("a2"))
+    assert state(engine, "reactions", "a1") == ("deleted", m.h("a2"))
+
+
+def test_remove_wins_a_timestamp_tie(engine):
+    add = m.link("ADD", 1, 100, "l-add", 5)
+    remove = m.link("REMOVE", 1, 100, "l-rm", 5)
+    apply_messages(engine, add, remove)
+    assert state(engine, "links", "l-rm") == ("active",)
+    assert state(engine, "links", "l-add") == ("deleted", m.h("l-rm"))
+
+
+def test_deleted_messages_keep_the_displacing_hash_and_replay_changes_nothing(engine):
+    target = (2, m.h("t"))
+    add = m.reaction("ADD", 1, 100, "a1", target)
+    remove = m.reaction("REMOVE", 1, 110, "rm", target)
+    readd = m.reaction("ADD", 1, 120, "a2", target)
+    old_name, new_name = m.user_data(1, 100, "u1", "DISPLAY", "Old"), m.user_data(1, 130, "u2", "DISPLAY", "New")
+    events = [m.merge(add), m.merge(remove, [add]), m.merge(readd, [remove]), m.merge(old_name),
+              m.merge(new_name, [old_name])]
+    apply_events(engine, *reversed(events))  # one batch, and its events in the worst order
+    assert state(engine, "reactions", "a1") == ("deleted", m.h("rm"))  # displaced by the remove, as the hub said
+    assert state(engine, "reactions", "rm") == ("deleted", m.h("a2"))
+    assert state(engine, "reactions", "a2") == ("active",)
+    assert state(engine, "user_data", "u1") == ("deleted", m.h("u2"))
+    before = snapshot(engine)
+    apply_events(engine, *events)
+    for e in events:
+        apply_events(engine, e)
+    assert snapshot(engine) == before
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT display_name FROM farcaster_profiles WHERE fid = 1")).scalar() == "New"
+
+
+def test_prune_and_revoke_are_soft_and_final(engine):
+    c1, c2 = m.cast(1, 100, "p1"), m.cast(1, 101, "v1")
+    apply_events(engine, m.prune(c1), m.revoke(c2))  # before their adds were ever seen
+    apply_messages(engine, c1, c2)
+    assert state(engine, "casts", "p1") == ("pruned",)
+    assert state(engine, "casts", "v1") == ("revoked",)
+
+
+def test_a_malformed_message_stores_nothing_of_its_batch(engine):
+    good = m.cast(1, 100, "ok")
+    bad = m.cast(1, 101, "bad")
+    bad["hash"] = "not-hex"
+    batch = Batch()
+    batch.add_event(m.merge(good))
+    with pytest.raises(HubDataError, match="hash"):
+        batch.add_event(m.merge(bad))
+    remove = m.cast_remove(1, 100, "r", m.h("x"))
+    remove["data"]["castRemoveBody"]["targetHash"] = m.h("x")  # hex where the hub sends base64
+    with pytest.raises(HubDataError, match="targetHash"):
+        parse_message(remove)
+    assert state(engine, "casts", "ok") == ("missing",)
