@@ -65,6 +65,7 @@ class HubClient:
         session = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = requests.Session()
+            session.trust_env = False  # hubs are configured explicitly; skips proxy/netrc lookups per request
             session.headers.update(self._headers)
         return session
 

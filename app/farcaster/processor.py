@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, event, text
 
 from app.farcaster import targets
 from app.farcaster.batch import Batch
@@ -42,6 +42,9 @@ LWW_KEYS = {
     "verifications": ("fid", "address"),
     "user_data": ("fid", "user_data_type"),
 }
+# Key columns that may be NULL (compared with IS NOT DISTINCT FROM); the others use "=", so
+# the (fid, ...) indexes serve the lookup.
+NULLABLE_KEY_COLUMNS = {"target_cast_hash", "target_url"}
 LOCK_CLASS = 0x4643  # advisory lock namespace ("FC")
 LOCK_BUCKETS = 1024
 PROFILE_FIELDS = {"USER_DATA_TYPE_USERNAME": "username", "USER_DATA_TYPE_DISPLAY": "display_name",
@@ -64,12 +67,23 @@ def _raw(conn: Connection):
 def _stage(conn: Connection, table: str, rows: list[tuple]) -> str:
     stage = f"farcaster_stage_{table}"
     cols = BASE_COLUMNS + COLUMNS[table]
+    # Session temp tables, emptied at every commit; created once per pooled connection.
+    # (A second apply in one transaction, or a rollback that undid the CREATE, takes the slow path.)
+    info = conn.connection.info
+    created = info.setdefault("farcaster_stages", set())
+    if table in created and info.get("farcaster_stage_tx") != id(conn.get_transaction()):
+        return _copy(conn, stage, cols, rows)
+    created.add(table)
     conn.execute(text(f"""
         CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS
         SELECT {", ".join(cols)}, deleted_by, false AS is_deleted, false AS is_pruned, false AS is_revoked
         FROM farcaster_{table} WITH NO DATA;
         DELETE FROM {stage}
     """))
+    return _copy(conn, stage, cols, rows)
+
+
+def _copy(conn: Connection, stage: str, cols: tuple, rows: list[tuple]) -> str:
     with _raw(conn).cursor() as cur:
         with cur.copy(f"COPY {stage} ({', '.join(cols + STATE_COLUMNS)}) FROM STDIN") as copy:
             for row in rows:
@@ -100,7 +114,8 @@ def _upsert(conn: Connection, table: str, stage: str) -> None:
 def _last_write_wins(conn: Connection, table: str, stage: str) -> None:
     key = ", ".join(LWW_KEYS[table])
     order = "l.timestamp DESC, l.message_type DESC, l.hash DESC" if table != "user_data" else "l.timestamp DESC, l.hash DESC"
-    join = " AND ".join(f"l.{k} IS NOT DISTINCT FROM k.{k}" for k in LWW_KEYS[table])
+    join = " AND ".join(f"l.{k} IS NOT DISTINCT FROM k.{k}" if k in NULLABLE_KEY_COLUMNS else f"l.{k} = k.{k}"
+                        for k in LWW_KEYS[table])
     conn.execute(text(f"""
         WITH k AS (SELECT DISTINCT {key} FROM {stage}),
         live AS (
@@ -187,9 +202,25 @@ def lock_fids(conn: Connection, fids) -> None:
 
 def apply_batch(conn: Connection, batch: Batch, *, reason: str = "event") -> ApplyResult:
     """Store everything in ``batch`` and expand the target graph; run inside a transaction."""
-    from app.farcaster import backfill  # late: backfill imports this module
 
     result = ApplyResult(len(batch.messages), len(batch.onchain), len(batch.proofs))
+    try:
+        _apply(conn, batch, result, reason)
+    except BaseException:
+        conn.connection.info.pop("farcaster_stages", None)
+        raise
+    conn.connection.info["farcaster_stage_tx"] = id(conn.get_transaction())
+    return result
+
+
+@event.listens_for(Engine, "rollback")
+def _forget_stages(conn: Connection) -> None:
+    conn.connection.info.pop("farcaster_stages", None)  # a rollback may have undone their CREATE
+
+
+def _apply(conn: Connection, batch: Batch, result: ApplyResult, reason: str) -> None:
+    from app.farcaster import backfill  # late: backfill imports this module
+
     by_table: dict[str, list[tuple]] = {}
     for m in batch.messages.values():
         by = batch.deleted_by.get(m.hash)
@@ -229,4 +260,3 @@ def apply_batch(conn: Connection, batch: Batch, *, reason: str = "event") -> App
         result.targets.merge(targets.make_app_roots(conn, [(u, a) for u, a in app_signers if a in apps]))
     if result.targets.to_backfill:
         result.backfill_requests = backfill.request_backfills(conn, result.targets.to_backfill, reason=f"graph:{reason}")
-    return result

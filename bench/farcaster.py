@@ -1,0 +1,233 @@
+"""Benchmark of the Farcaster indexer against the hub simulator (a separate process).
+
+In one run, on the same data, it measures
+- backfill: messages/s of fetch + parse + batched writes for many fids (4 threads, like the
+  backfill pool), next to a raw COPY of the very rows it wrote into the same tables;
+- realtime catch-up: hub events/s of poll + relevance + staging + apply for a stream backlog
+  (every fid a target, so nearly every event is applied), next to a raw COPY of its rows;
+- latency: p50/p95 from a block being revealed (1 block/s per shard) to its rows being
+  committed, polling every second.
+
+    .venv/bin/python bench/farcaster.py            # ~2 minutes
+    .venv/bin/python bench/farcaster.py --quick    # smaller data, ~30 s
+It uses its own database (switchyard_bench_farcaster) and Redis db 13.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+os.environ.setdefault("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/switchyard_bench_farcaster")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
+os.environ.setdefault("SWITCHYARD_ENV_FILE", "/nonexistent/.env")
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from app.db import get_engine  # noqa: E402
+from app.db.migrate import upgrade  # noqa: E402
+from app.farcaster import backfill, realtime  # noqa: E402
+from app.farcaster.hub_client import HubClient  # noqa: E402
+from app.farcaster.operations import Indexer  # noqa: E402
+from app.farcaster.target_cache import TargetCache  # noqa: E402
+
+MESSAGE_TABLES = ("farcaster_casts", "farcaster_cast_removes", "farcaster_reactions", "farcaster_links",
+                  "farcaster_verifications", "farcaster_user_data", "farcaster_onchain_events",
+                  "farcaster_username_proofs")
+
+
+class Collect:
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+
+    def backfill(self, request_id, fid) -> None:
+        pass
+
+    def apply_staged(self, batch_id) -> None:
+        self.batches.append(batch_id)
+
+    def reconcile(self, fid) -> None:
+        pass
+
+    def discover(self, app_fid) -> None:
+        pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def sim(url: str, path: str) -> dict:
+    with urllib.request.urlopen(url + path, timeout=60) as r:
+        return json.loads(r.read())
+
+
+def fresh_database() -> None:
+    url = os.environ["DATABASE_URL"]
+    admin = create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        name = url.rsplit("/", 1)[1]
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    upgrade(url)
+
+
+def copy_ceiling(engine, since: float | None) -> tuple[float, int]:
+    """Seconds for a raw COPY of the rows written (since ``since``) back into the same tables."""
+    raw = engine.raw_connection()
+    try:
+        cur = raw.driver_connection.cursor()
+        dumps, rows = {}, 0
+        where = f"WHERE created_at >= to_timestamp({since})" if since else ""
+        for table in MESSAGE_TABLES:
+            buf = io.BytesIO()
+            with cur.copy(f"COPY (SELECT * FROM {table} {where}) TO STDOUT") as copy:
+                for chunk in copy:
+                    buf.write(chunk)
+            dumps[table] = buf.getvalue()
+            rows += dumps[table].count(b"\n")
+            cur.execute(f"DELETE FROM {table} {where}")
+        raw.driver_connection.commit()
+        started = time.perf_counter()
+        for table, data in dumps.items():
+            with cur.copy(f"COPY {table} FROM STDIN") as copy:
+                copy.write(data)
+        raw.driver_connection.commit()
+        return time.perf_counter() - started, rows
+    finally:
+        raw.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    fids, backfill_fids, blocks, per_block = (1000, 150, 20, 300) if args.quick else (3000, 600, 60, 400)
+
+    fresh_database()
+    engine = get_engine()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    hub = subprocess.Popen([sys.executable, "-m", "simulators.hub", "serve", "--port", str(port), "--fids", str(fids),
+                            "--seed", "3", "--block-rate", "0", "--events-per-block", str(per_block)],
+                           cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            try:
+                sim(url, "/_sim/status")
+                break
+            except OSError:
+                time.sleep(0.1)
+        client = HubClient(url, page_size=1000)
+        import redis
+
+        cache_redis = redis.Redis.from_url(os.environ["REDIS_URL"])
+        cache_redis.flushdb()
+        work = Collect()
+        ix = Indexer(engine, TargetCache(engine, cache_redis), work, client_factory=lambda: client)
+        with engine.begin() as conn:  # every fid a (non-root) target: the stream is nearly all relevant
+            conn.execute(text("""INSERT INTO farcaster_targets (fid, is_root, manual, manual_root, followed_by_root)
+                                 SELECT f, false, true, false, false FROM generate_series(1, :n) f"""), {"n": fids})
+        ix.cache.rebuild()
+        realtime.ensure_cursors(engine, client)
+
+        # --- backfill ---------------------------------------------------------------------
+        sample = list(range(1, backfill_fids + 1))
+        with ThreadPoolExecutor(8) as pool:  # warm the hub: its first touch of a fid signs every message
+            list(pool.map(lambda f: [list(client.paged(p, "messages", fid=f, **e)) for p, e in backfill.MESSAGE_ENDPOINTS],
+                          sample))
+        started = time.perf_counter()
+        with ThreadPoolExecutor(4) as pool:
+            stats = list(pool.map(lambda f: backfill.fetch_and_store(engine, client, f), sample))
+        backfill_seconds = time.perf_counter() - started
+        backfill_messages = sum(s.messages + s.onchain_events + s.username_proofs for s in stats)
+        copy_seconds, copy_rows = copy_ceiling(engine, None)
+        backfill_rate, backfill_copy = backfill_messages / backfill_seconds, copy_rows / copy_seconds
+
+        # --- realtime catch-up --------------------------------------------------------------
+        sim(url, f"/_sim/advance?blocks={blocks}")
+        for shard in realtime.stream_shards(client.info()):  # warm: the hub renders each event once
+            cursor = realtime.ensure_cursors(engine, client)[shard]
+            while page := client.events(shard, cursor)["events"]:
+                cursor = page[-1]["id"] + 1
+        phase_start = time.time()
+        started = time.perf_counter()
+        events = relevant = 0
+        while True:
+            polled = [realtime.poll_shard(engine, client, ix.cache, s) for s in (1, 2)]
+            for batch_id in [b for p in polled for b in p.staged_batch_ids]:
+                ix.apply_staged(batch_id)
+            events += sum(p.events for p in polled)
+            relevant += sum(p.relevant for p in polled)
+            if all(p.events == 0 for p in polled):
+                break
+        realtime_seconds = time.perf_counter() - started
+        rt_copy_seconds, rt_rows = copy_ceiling(engine, phase_start)
+        realtime_rate, realtime_copy = events / realtime_seconds, events / rt_copy_seconds
+
+        # --- latency at 1 s polling -----------------------------------------------------------
+        sim(url, "/_sim/rate?blocks_per_second=1&events_per_block=50")
+        revealed: dict[tuple[int, int], float] = {}
+        stop = threading.Event()
+
+        def watch() -> None:
+            while not stop.is_set():
+                info = client.info()
+                now = time.time()
+                for s in info["shardInfos"]:
+                    revealed.setdefault((s["shardId"], s["maxHeight"]), now)
+                time.sleep(0.005)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        latencies: list[float] = []
+        deadline = time.time() + (12 if args.quick else 30)
+        while time.time() < deadline:
+            tick = time.time()
+            for shard in (1, 2):
+                result = realtime.poll_shard(engine, client, ix.cache, shard)
+                for batch_id in result.staged_batch_ids:
+                    ix.apply_staged(batch_id)
+                    committed = time.time()
+                    with engine.connect() as conn:
+                        ids = conn.execute(text("SELECT jsonb_path_query(events, '$[*].blockNumber')::bigint "
+                                                "FROM farcaster_staged_batches WHERE id = :i"), {"i": batch_id}).scalars()
+                        for block in set(ids):
+                            if (shard, block) in revealed:
+                                latencies.append(committed - revealed[(shard, block)])
+            time.sleep(max(0.0, 1.0 - (time.time() - tick)))
+        stop.set()
+        sim(url, "/_sim/rate?blocks_per_second=0")
+        latencies.sort()
+        p50 = statistics.median(latencies)
+        p95 = latencies[int(len(latencies) * 0.95) - 1]
+
+        print(f"data: {fids} fids, backfill of {backfill_fids} fids, {blocks} blocks x ~{per_block} events x 2 shards")
+        print(f"backfill:   {backfill_messages} messages in {backfill_seconds:.2f}s = {backfill_rate:,.0f} messages/s; "
+              f"raw COPY of the same {copy_rows} rows: {backfill_copy:,.0f} rows/s; ratio {backfill_rate / backfill_copy:.2f}")
+        print(f"realtime:   {events} events ({relevant} relevant) in {realtime_seconds:.2f}s = {realtime_rate:,.0f} events/s; "
+              f"raw COPY of its {rt_rows} rows: {realtime_copy:,.0f} events/s; ratio {realtime_rate / realtime_copy:.2f}")
+        print(f"latency:    block revealed -> rows committed at 1 s polling, {len(latencies)} blocks: "
+              f"p50 {p50:.3f}s, p95 {p95:.3f}s")
+    finally:
+        hub.terminate()
+        hub.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
