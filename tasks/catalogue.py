@@ -103,10 +103,11 @@ def sync_supplier(self: Any, supplier_code: str, run_id: str | None = None,
     except MassDisableAborted:
         raise  # recorded as "aborted" on the sync and the supplier; the job fails with the message
     self.report_progress(60, step="enqueue", sync_id=sync_id, to_process=len(plan.to_process))
-    for entry in plan.to_process:
-        sync_family.apply_async(args=[sync_id, entry.sku, entry.url, entry.feed_hash])
-    for url in plan.retry_uploads:
-        upload_image.apply_async(args=[sync_id, url])
+    with celery.producer_or_acquire() as producer:  # one broker connection for the whole fan-out
+        for entry in plan.to_process:
+            sync_family.apply_async(args=[sync_id, entry.sku, entry.url, entry.feed_hash], producer=producer)
+        for url in plan.retry_uploads:
+            upload_image.apply_async(args=[sync_id, url], producer=producer)
     self.report_progress(100, step="fanned_out", sync_id=sync_id, queued=len(plan.to_process))
     return {"sync_id": sync_id, "supplier_code": code, "families_in_feed": plan.in_feed,
             "families_queued": len(plan.to_process), "families_unchanged": plan.unchanged,
@@ -138,8 +139,9 @@ def sync_family(self: Any, sync_id: int, sku: str, json_url: str, feed_hash: str
             raise
         raise self.retry(exc=exc, countdown=_backoff(settings.catalogue_family_retry_delay_seconds, retries),
                          max_retries=limit)
-    for url in uploads:
-        upload_image.apply_async(args=[sync_id, url])
+    with celery.producer_or_acquire() as producer:
+        for url in uploads:
+            upload_image.apply_async(args=[sync_id, url], producer=producer)
     return {"sync_id": sync_id, "sku": sku, "variants": stored.variants, "price_tiers": stored.price_tiers,
             "images": stored.images, "uploads_queued": len(uploads)}
 
