@@ -12,6 +12,7 @@ from typing import Any
 
 from app.catalogue import pipeline
 from app.catalogue.errors import FeedError, InvalidArguments, MassDisableAborted
+from app.catalogue.family_sync import pending_claims
 from app.catalogue.feed_client import default_client
 from app.catalogue.import_index import FAMILY_SKU_RE, HASH_RE
 from app.catalogue.storage import default_store
@@ -22,6 +23,7 @@ from app.db import get_engine
 from app.settings import get_settings
 
 SUPPLIER_CODE_RE = re.compile(r"^A\d+$")
+FAN_OUT_ABOVE = 2  # a family with more new images than this publishes them through queue_uploads
 
 
 def _supplier_code(value: Any) -> str:
@@ -139,11 +141,32 @@ def sync_family(self: Any, sync_id: int, sku: str, json_url: str, feed_hash: str
             raise
         raise self.retry(exc=exc, countdown=_backoff(settings.catalogue_family_retry_delay_seconds, retries),
                          max_retries=limit)
-    with celery.producer_or_acquire() as producer:
-        for url in uploads:
-            upload_image.apply_async(args=[sync_id, url], producer=producer)
+    if len(uploads) > FAN_OUT_ABOVE:
+        # The product-family pool (3 processes) is the pipeline's narrowest stage: hand the
+        # per-image publishing to the image pool instead of doing it here.
+        queue_uploads.apply_async(args=[sync_id, sku])
+    else:
+        with celery.producer_or_acquire() as producer:
+            for url in uploads:
+                upload_image.apply_async(args=[sync_id, url], producer=producer)
     return {"sync_id": sync_id, "sku": sku, "variants": stored.variants, "price_tiers": stored.price_tiers,
             "images": stored.images, "uploads_queued": len(uploads)}
+
+
+@celery.task(name="catalogue.queue_uploads", queue_name="image-upload", bind=True,
+             autoretry_for=(Exception,), dont_autoretry_for=(InvalidArguments,),
+             retry_kwargs={"max_retries": 5}, retry_backoff=True)
+def queue_uploads(self: Any, sync_id: int, family_sku: str) -> dict[str, Any]:
+    """Enqueue one upload per image that this family claimed in this sync and that is still pending."""
+    sync_id = _sync_id(sync_id)
+    if not isinstance(family_sku, str) or not FAMILY_SKU_RE.match(family_sku):
+        raise InvalidArguments(f"family_sku must be a family Sku like 'A23-100804', got {family_sku!r}")
+    with get_engine().connect() as conn:
+        urls = pending_claims(conn, sync_id, family_sku)
+    with celery.producer_or_acquire() as producer:
+        for url in urls:
+            upload_image.apply_async(args=[sync_id, url], producer=producer)
+    return {"sync_id": sync_id, "family": family_sku, "uploads_queued": len(urls)}
 
 
 @celery.task(name="catalogue.upload_image", queue_name="image-upload", bind=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, func, literal, select, update
+from sqlalchemy import and_, delete, func, literal, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
@@ -47,11 +47,11 @@ def upsert_family(conn: Connection, record: FamilyRecord, *, feed_hash: str, jso
         summary_price_region=record.summary_price_region, active=True,
     )
     stmt = insert(products).values(**values, last_seen_at=func.now(), synced_at=func.now())
-    product_id = conn.execute(stmt.on_conflict_do_update(
+    product_id, created = conn.execute(stmt.on_conflict_do_update(
         index_elements=[products.c.sku],
         set_={**{k: stmt.excluded[k] for k in values if k != "sku"}, "last_seen_at": func.now(),
               "synced_at": func.now()},
-    ).returning(products.c.id)).scalar_one()
+    ).returning(products.c.id, literal_column("xmax = 0"))).one()  # xmax = 0: inserted, not updated
 
     variant_rows = [dict(
         product_id=product_id, sku=v.sku, supplier_sku=v.supplier_sku, position=v.position, colour=v.colour,
@@ -60,16 +60,20 @@ def upsert_family(conn: Connection, record: FamilyRecord, *, feed_hash: str, jso
         names=v.names, active=True,
     ) for v in record.variants]
     stmt = insert(variants).values(variant_rows)
-    variant_ids = dict(conn.execute(stmt.on_conflict_do_update(
+    returned = conn.execute(stmt.on_conflict_do_update(
         index_elements=[variants.c.sku],
         set_={k: stmt.excluded[k] for k in variant_rows[0] if k != "sku"},
-    ).returning(variants.c.sku, variants.c.id)).all())
-    # Children that left the family stay (orders may point at them) but are no longer active.
-    conn.execute(update(variants).where(variants.c.product_id == product_id,
-                                        variants.c.sku.not_in(list(variant_ids))).values(active=False))
+    ).returning(variants.c.sku, variants.c.id, literal_column("xmax = 0"))).all()
+    variant_ids = {sku: variant_id for sku, variant_id, _ in returned}
     ids = list(variant_ids.values())
-
-    conn.execute(delete(price_tiers).where(price_tiers.c.variant_id.in_(ids)))
+    # All rows new (first sync of this family): no old variants, tiers or links; skip four round trips.
+    # A variant that moved here from another family is not new, and takes the full path.
+    fresh = created and all(inserted for _, _, inserted in returned)
+    if not fresh:
+        # Children that left the family stay (orders may point at them) but are no longer active.
+        conn.execute(update(variants).where(variants.c.product_id == product_id,
+                                            variants.c.sku.not_in(list(variant_ids))).values(active=False))
+        conn.execute(delete(price_tiers).where(price_tiers.c.variant_id.in_(ids)))
     tier_rows = [dict(variant_id=variant_ids[v.sku], region=t.region, kind=t.kind, quantity=t.quantity,
                       price=t.price, currency=t.currency, on_request=t.on_request,
                       min_order_quantity=t.min_order_quantity)
@@ -85,8 +89,9 @@ def upsert_family(conn: Connection, record: FamilyRecord, *, feed_hash: str, jso
                      [{"source_url": u} for u in sorted(urls)])
         image_ids = dict(conn.execute(select(images.c.source_url, images.c.id)
                                       .where(images.c.source_url.in_(urls))).all())
-    conn.execute(delete(product_images).where(product_images.c.product_id == product_id))
-    conn.execute(delete(variant_images).where(variant_images.c.variant_id.in_(ids)))
+    if not fresh:
+        conn.execute(delete(product_images).where(product_images.c.product_id == product_id))
+        conn.execute(delete(variant_images).where(variant_images.c.variant_id.in_(ids)))
     links = [dict(product_id=product_id, image_id=image_ids[r.url], role=r.role, position=r.position)
              for r in record.images]
     if links:
@@ -112,7 +117,12 @@ def claim_uploads(conn: Connection, sync_id: int, family_sku: str, urls: list[st
         select(literal(sync_id), images.c.id, literal(family_sku), literal("queued"))
         .where(images.c.source_url.in_(urls), images.c.stored_at.is_(None)).order_by(images.c.id),
     ).on_conflict_do_nothing())
+    return pending_claims(conn, sync_id, family_sku)
+
+
+def pending_claims(conn: Connection, sync_id: int, claimed_by: str) -> list[str]:
+    """URLs claimed by this family (or sweep) in this sync whose upload has not finished."""
     return list(conn.execute(
         select(images.c.source_url).join(sync_images, sync_images.c.image_id == images.c.id)
-        .where(and_(sync_images.c.sync_id == sync_id, sync_images.c.claimed_by == family_sku,
+        .where(and_(sync_images.c.sync_id == sync_id, sync_images.c.claimed_by == claimed_by,
                     sync_images.c.outcome.in_(("queued", "retrying")))).order_by(images.c.id)).scalars())

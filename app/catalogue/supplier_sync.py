@@ -61,11 +61,14 @@ def unstored_image_urls(conn: Connection, supplier_id: int) -> list[str]:
 
 def ensure_suppliers(conn: Connection, codes: list[str]) -> dict[str, int]:
     """Upsert supplier rows (new ones active, with a known display name); return code -> id."""
-    if codes:
+    found = dict(conn.execute(select(suppliers.c.code, suppliers.c.id).where(suppliers.c.code.in_(codes))).all())
+    missing = sorted(set(codes) - found.keys())  # usually none: one round trip
+    if missing:
         conn.execute(insert(suppliers).on_conflict_do_nothing(index_elements=[suppliers.c.code]),
-                     [{"code": c, "display_name": KNOWN_SUPPLIER_NAMES.get(c)} for c in sorted(codes)])
-    rows = conn.execute(select(suppliers.c.code, suppliers.c.id).where(suppliers.c.code.in_(codes))).all()
-    return dict(rows)  # type: ignore[arg-type]
+                     [{"code": c, "display_name": KNOWN_SUPPLIER_NAMES.get(c)} for c in missing])
+        found.update(conn.execute(select(suppliers.c.code, suppliers.c.id)
+                                  .where(suppliers.c.code.in_(missing))).all())
+    return found  # type: ignore[return-value]
 
 
 def active_supplier_codes(conn: Connection) -> set[str]:
