@@ -122,9 +122,11 @@ def main() -> int:
     engine = get_engine()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    hub = subprocess.Popen([sys.executable, "-m", "simulators.hub", "serve", "--port", str(port), "--fids", str(fids),
-                            "--seed", "3", "--block-rate", "0", "--events-per-block", str(per_block)],
-                           cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Histories of active accounts (the CLI's defaults are ~50 messages per fid): ~350 per fid.
+    serve = (f"import time\nfrom simulators.hub.testing import running_hub\n"
+             f"with running_hub(port={port}, num_fids={fids}, seed=3, events_per_block={per_block}, mean_casts=150, "
+             f"mean_reactions=120, mean_follows=60):\n    time.sleep(10**9)\n")
+    hub = subprocess.Popen([sys.executable, "-c", serve], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(600):
             try:
@@ -167,14 +169,18 @@ def main() -> int:
         phase_start = time.time()
         started = time.perf_counter()
         events = relevant = 0
-        while True:
-            polled = [realtime.poll_shard(engine, client, ix.cache, s) for s in (1, 2)]
-            for batch_id in [b for p in polled for b in p.staged_batch_ids]:
-                ix.apply_staged(batch_id)
-            events += sum(p.events for p in polled)
-            relevant += sum(p.relevant for p in polled)
-            if all(p.events == 0 for p in polled):
-                break
+        # As deployed: pollers (one per shard) and the events pool (2 workers) run at the same time.
+        with ThreadPoolExecutor(2) as pollers, ThreadPoolExecutor(2) as appliers:
+            applying = []
+            while True:
+                polled = list(pollers.map(lambda s: realtime.poll_shard(engine, client, ix.cache, s), (1, 2)))
+                applying += [appliers.submit(ix.apply_staged, b) for p in polled for b in p.staged_batch_ids]
+                events += sum(p.events for p in polled)
+                relevant += sum(p.relevant for p in polled)
+                if all(p.events == 0 for p in polled):
+                    break
+            for future in applying:
+                future.result()
         realtime_seconds = time.perf_counter() - started
         rt_copy_seconds, rt_rows = copy_ceiling(engine, phase_start)
         realtime_rate, realtime_copy = events / realtime_seconds, events / rt_copy_seconds

@@ -42,9 +42,6 @@ LWW_KEYS = {
     "verifications": ("fid", "address"),
     "user_data": ("fid", "user_data_type"),
 }
-# Key columns that may be NULL (compared with IS NOT DISTINCT FROM); the others use "=", so
-# the (fid, ...) indexes serve the lookup.
-NULLABLE_KEY_COLUMNS = {"target_cast_hash", "target_url"}
 LOCK_CLASS = 0x4643  # advisory lock namespace ("FC")
 LOCK_BUCKETS = 1024
 PROFILE_FIELDS = {"USER_DATA_TYPE_USERNAME": "username", "USER_DATA_TYPE_DISPLAY": "display_name",
@@ -88,6 +85,7 @@ def _copy(conn: Connection, stage: str, cols: tuple, rows: list[tuple]) -> str:
         with cur.copy(f"COPY {stage} ({', '.join(cols + STATE_COLUMNS)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
+    conn.execute(text(f"ANALYZE {stage}"))  # temp tables get no autovacuum statistics: plans need row counts
     return stage
 
 
@@ -112,21 +110,29 @@ def _upsert(conn: Connection, table: str, stage: str) -> None:
 
 
 def _last_write_wins(conn: Connection, table: str, stage: str) -> None:
-    key = ", ".join(LWW_KEYS[table])
-    order = "l.timestamp DESC, l.message_type DESC, l.hash DESC" if table != "user_data" else "l.timestamp DESC, l.hash DESC"
-    join = " AND ".join(f"l.{k} IS NOT DISTINCT FROM k.{k}" if k in NULLABLE_KEY_COLUMNS else f"l.{k} = k.{k}"
-                        for k in LWW_KEYS[table])
-    conn.execute(text(f"""
-        WITH k AS (SELECT DISTINCT {key} FROM {stage}),
-        live AS (
-            SELECT l.hash, first_value(l.hash) OVER (PARTITION BY {", ".join("l." + c for c in LWW_KEYS[table])}
-                                                     ORDER BY {order}) AS winner
-            FROM farcaster_{table} l JOIN k ON {join}
-            WHERE l.deleted_at IS NULL AND l.pruned_at IS NULL AND l.revoked_at IS NULL
-        )
-        UPDATE farcaster_{table} t SET deleted_at = now(), deleted_by = live.winner
-        FROM live WHERE t.hash = live.hash AND live.hash <> live.winner
-    """))
+    # Reactions target a cast or a URL: two keys without NULLs, so every lookup is an equality.
+    keys = ([("fid", "reaction_type", "target_cast_hash"), ("fid", "reaction_type", "target_url")]
+            if table == "reactions" else [LWW_KEYS[table]])
+    order_type = "l.message_type" if table != "user_data" else "0"
+    for key in keys:
+        cols = ", ".join(key)
+        # LATERAL makes each distinct key of the batch an index probe, whatever the (often
+        # stale, during bulk loads) statistics say; a join let the planner scan whole tables.
+        conn.execute(text(f"""
+            WITH k AS (SELECT DISTINCT {cols} FROM {stage} WHERE {" AND ".join(f"{c} IS NOT NULL" for c in key)}),
+            live AS (
+                SELECT x.hash, first_value(x.hash) OVER (PARTITION BY {", ".join("k." + c for c in key)}
+                                                         ORDER BY x.timestamp DESC, x.mt DESC, x.hash DESC) AS winner
+                FROM k CROSS JOIN LATERAL (
+                    SELECT l.hash, l.timestamp, {order_type} AS mt FROM farcaster_{table} l
+                    WHERE {" AND ".join(f"l.{c} = k.{c}" for c in key)}
+                      AND l.deleted_at IS NULL AND l.pruned_at IS NULL AND l.revoked_at IS NULL
+                    OFFSET 0  -- a fence: stops the planner from flattening this into a join
+                ) x
+            )
+            UPDATE farcaster_{table} t SET deleted_at = now(), deleted_by = live.winner
+            FROM live WHERE t.hash = live.hash AND live.hash <> live.winner
+        """))
 
 
 def _remove_wins_for_casts(conn: Connection, cast_stage: str | None, remove_stage: str | None) -> None:
