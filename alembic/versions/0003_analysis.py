@@ -1,7 +1,7 @@
 """analysis: the analysis_jobs table (durable record of each analysis request and its result)
 
 Revision ID: 0003_analysis
-Revises: 0001_platform
+Revises: 0002_catalogue
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0003_analysis"
-down_revision = "0001_platform"
+down_revision = "0002_catalogue"
 branch_labels = None
 depends_on = None
 
