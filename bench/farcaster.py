@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -62,6 +62,29 @@ class Collect:
 
     def discover(self, app_fid) -> None:
         pass
+
+
+_INDEXER = None
+
+
+def _applier_init() -> None:
+    """An events-pool stand-in: its own engine and cache connection, like a worker process."""
+    global _INDEXER
+    import redis
+
+    from app.db.session import dispose_engines
+
+    dispose_engines()
+    engine = get_engine()
+    _INDEXER = Indexer(engine, TargetCache(engine, redis.Redis.from_url(os.environ["REDIS_URL"])), Collect())
+
+
+def _apply(batch_id: int) -> dict:
+    return _INDEXER.apply_staged(batch_id)
+
+
+def _noop(_: int) -> None:
+    time.sleep(0.2)
 
 
 def free_port() -> int:
@@ -169,12 +192,14 @@ def main() -> int:
         phase_start = time.time()
         started = time.perf_counter()
         events = relevant = 0
-        # As deployed: pollers (one per shard) and the events pool (2 workers) run at the same time.
-        with ThreadPoolExecutor(2) as pollers, ThreadPoolExecutor(2) as appliers:
+        # As deployed: pollers (one per shard) and the events pool (2 worker processes) run at
+        # the same time.
+        with ThreadPoolExecutor(2) as pollers, ProcessPoolExecutor(2, initializer=_applier_init) as appliers:
+            list(appliers.map(_noop, range(4)))  # start both before the clock matters
             applying = []
             while True:
                 polled = list(pollers.map(lambda s: realtime.poll_shard(engine, client, ix.cache, s), (1, 2)))
-                applying += [appliers.submit(ix.apply_staged, b) for p in polled for b in p.staged_batch_ids]
+                applying += [appliers.submit(_apply, b) for p in polled for b in p.staged_batch_ids]
                 events += sum(p.events for p in polled)
                 relevant += sum(p.relevant for p in polled)
                 if all(p.events == 0 for p in polled):
@@ -210,7 +235,7 @@ def main() -> int:
                     ix.apply_staged(batch_id)
                     committed = time.time()
                     with engine.connect() as conn:
-                        ids = conn.execute(text("SELECT jsonb_path_query(events, '$[*].blockNumber')::bigint "
+                        ids = conn.execute(text("SELECT jsonb_path_query(events::jsonb, '$[*].blockNumber')::bigint "
                                                 "FROM farcaster_staged_batches WHERE id = :i"), {"i": batch_id}).scalars()
                         for block in set(ids):
                             if (shard, block) in revealed:

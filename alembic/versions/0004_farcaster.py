@@ -160,7 +160,7 @@ def upgrade() -> None:
     sa.Column('first_event_id', sa.BigInteger(), nullable=False),
     sa.Column('last_event_id', sa.BigInteger(), nullable=False),
     sa.Column('event_count', sa.Integer(), nullable=False),
-    sa.Column('events', postgresql.JSONB(astext_type=Text()), nullable=False),
+    sa.Column('events', postgresql.JSON(astext_type=Text()), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('applied_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_farcaster_staged_batches')),

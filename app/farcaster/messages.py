@@ -147,7 +147,7 @@ def parse_message(obj: Any, where: str = "message") -> ParsedMessage:
                 raise HubDataError(f"{w}.embeds: unexpected embed {e!r}")
         values = (_str(_field(body, "text", w), f"{w}.text"), _str(body.get("type", "CAST"), f"{w}.type"),
                   parent_fid, parent_hash, _str(body.get("parentUrl"), f"{w}.parentUrl", optional=True),
-                  mentions, positions, json.dumps(embeds, ensure_ascii=False))
+                  mentions, positions, embeds)  # embeds: JSON-encoded by the processor (only when written)
     elif mtype == CAST_REMOVE:
         body = _field(data, "castRemoveBody", w)
         values = (_b64(_field(body, "targetHash", f"{w}.castRemoveBody"), f"{w}.castRemoveBody.targetHash", size=20),)

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import (ARRAY, BigInteger, Boolean, DateTime, Index, Integer, LargeBinary, SmallInteger, String,
                         Text, UniqueConstraint, func)
 from sqlalchemy import text as sql
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSON, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base
@@ -203,7 +203,8 @@ class StagedBatch(Base):
     first_event_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     last_event_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     event_count: Mapped[int] = mapped_column(Integer, nullable=False)
-    events: Mapped[list] = mapped_column(JSONB, nullable=False)
+    # json, not jsonb: written once and read once whole, so kept as text (no binary conversion)
+    events: Mapped[list] = mapped_column(JSON, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
     applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     __table_args__ = (

@@ -19,6 +19,8 @@ from app.farcaster.targets import TargetChanges
 
 log = logging.getLogger(__name__)
 
+RESEND_EVERY = 600  # seconds between re-sends of one unapplied staged batch by the periodic recovery
+
 
 class Enqueue(Protocol):
     def backfill(self, request_id: int, fid: int) -> None: ...
@@ -173,7 +175,11 @@ class Indexer:
                 WHERE users_scanned_at IS NULL AND added_at < now() - make_interval(secs => :age)
             """), {"age": stale_after_seconds}).scalars())
         for batch_id in batches:
-            self.enqueue.apply_staged(batch_id)
+            # While a backlog drains, re-send a batch at most once per RESEND_EVERY (a marker that
+            # a Redis flush also clears, which is exactly when re-sending is needed).
+            if stale_after_seconds <= 0 or self.cache.redis.set(f"farcaster:staged:resent:{batch_id}", 1, nx=True,
+                                                                ex=RESEND_EVERY):
+                self.enqueue.apply_staged(batch_id)
         self.send_backfills(requests)
         for app_fid in apps:
             self.enqueue.discover(app_fid)

@@ -14,6 +14,7 @@ different winner for one key.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, event, text
@@ -22,6 +23,7 @@ from app.farcaster import targets
 from app.farcaster.batch import Batch
 from app.farcaster.targets import TargetChanges
 
+_EMBEDS_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 BASE_COLUMNS = ("hash", "fid", "timestamp", "signer")
 COLUMNS = {
     "casts": ("text", "cast_type", "parent_fid", "parent_hash", "parent_url", "mentions", "mentions_positions",
@@ -230,8 +232,9 @@ def _apply(conn: Connection, batch: Batch, result: ApplyResult, reason: str) -> 
     by_table: dict[str, list[tuple]] = {}
     for m in batch.messages.values():
         by = batch.deleted_by.get(m.hash)
+        values = m.values if m.table != "casts" else (*m.values[:-1], _EMBEDS_JSON.encode(m.values[-1]))
         by_table.setdefault(m.table, []).append(
-            (m.hash, m.fid, m.timestamp, m.signer, *m.values,
+            (m.hash, m.fid, m.timestamp, m.signer, *values,
              by, by is not None, m.hash in batch.pruned, m.hash in batch.revoked))
     lock_fids(conn, {m.fid for m in batch.messages.values()})
     stages: dict[str, str] = {}

@@ -149,7 +149,7 @@ def _stage(conn: Connection, shard: int, relevant: list[dict]) -> list[int]:
         chunk = relevant[i:i + STAGE_CHUNK_EVENTS]
         row = conn.execute(text("""
             INSERT INTO farcaster_staged_batches (shard_index, first_event_id, last_event_id, event_count, events)
-            VALUES (:s, :first, :last, :n, CAST(:events AS jsonb))
+            VALUES (:s, :first, :last, :n, CAST(:events AS json))
             ON CONFLICT (shard_index, first_event_id) DO NOTHING RETURNING id
         """), {"s": shard, "first": chunk[0]["id"], "last": chunk[-1]["id"], "n": len(chunk),
                "events": json.dumps(chunk, ensure_ascii=False)}).scalar()
