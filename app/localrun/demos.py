@@ -33,10 +33,35 @@ def seed_analyses() -> str:
     return seed_demo()
 
 
+# Farcaster: a simulated Snapchain hub (200 fids, one block per second per shard); every
+# process gets HUB_URLS pointing at it.
+HUB_SIM_PORT, HUB_SIM_FIDS, HUB_SIM_SEED = 3381, 200, 1
+FARCASTER_DEMO_ROOTS = (7, 21)
+
+
+def seed_farcaster() -> str:
+    """Index two roots and the simulated network's first client app (its users become roots)."""
+    from simulators.hub.generator import NetworkConfig
+    from simulators.hub.network import Network
+    from tasks.farcaster import indexer
+
+    app_fid = Network(NetworkConfig(seed=HUB_SIM_SEED, num_fids=HUB_SIM_FIDS)).plan.client_apps[0]
+    ix = indexer()
+    ix.add_client_app(app_fid)
+    ix.enqueue.discover(app_fid)
+    for root in FARCASTER_DEMO_ROOTS:
+        ix.add_target(root, root=True)
+    return (f"farcaster: indexing roots {', '.join(map(str, FARCASTER_DEMO_ROOTS))} and client app {app_fid} "
+            f"from the hub simulator")
+
+
 DEMO_PROCESSES: tuple[DemoProcess, ...] = (
+    DemoProcess("hub-sim", f"python -m simulators.hub serve --port {HUB_SIM_PORT} --fids {HUB_SIM_FIDS} "
+                           f"--seed {HUB_SIM_SEED} --block-rate 1",
+                env={"HUB_URLS": f"http://127.0.0.1:{HUB_SIM_PORT}"}),
     # Local pages to analyse; the analysis worker may fetch 127.0.0.1 only in the demo.
     DemoProcess("analysis-pages", "switchyard analyze demo-pages",
                 env={"ANALYSIS_ALLOW_PRIVATE_ADDRESSES": "true"}),
 )
 
-SEEDERS: tuple[Callable[[], str], ...] = (seed_canaries, seed_analyses)
+SEEDERS: tuple[Callable[[], str], ...] = (seed_canaries, seed_analyses, seed_farcaster)
