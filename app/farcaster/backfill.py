@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, text
 from app.farcaster import processor
 from app.farcaster.batch import Batch
 from app.farcaster.hub_client import HubClient
-from app.farcaster.messages import HubDataError, parse_message, parse_onchain_event, parse_username_proof
+from app.farcaster.messages import HubDataError, parse_indexed, parse_onchain_event, parse_username_proof
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ def fetch_and_store(engine: Engine, client: HubClient, fid: int, *, write_batch_
 
     for path, extra in MESSAGE_ENDPOINTS:
         for items in client.paged(path, "messages", fid=fid, **extra):
-            parsed = [parse_message(m, f"{path}?fid={fid}[{i}]") for i, m in enumerate(items)]
+            parsed = [p for i, m in enumerate(items) if (p := parse_indexed(m, f"{path}?fid={fid}[{i}]")) is not None]
             for m in parsed:
                 if m.fid != fid:
                     raise HubDataError(f"{path}?fid={fid}: message {m.hash.hex()} is by fid {m.fid}")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.farcaster.messages import (HubDataError, ParsedMessage, ParsedOnChainEvent, ParsedUsernameProof,
-                                    parse_message, parse_onchain_event, parse_username_proof)
+                                    parse_indexed, parse_onchain_event, parse_username_proof)
 
 
 @dataclass
@@ -30,23 +30,28 @@ class Batch:
         etype = event.get("type") if isinstance(event, dict) else None
         if etype == "HUB_EVENT_TYPE_MERGE_MESSAGE":
             body = _body(event, "mergeMessageBody", where)
-            merged = parse_message(body.get("message"), f"{where}.mergeMessageBody.message")
-            self.add_message(merged)
+            merged = parse_indexed(body.get("message"), f"{where}.mergeMessageBody.message")
             deleted = body.get("deletedMessages") or []
             if not isinstance(deleted, list):
                 raise HubDataError(f"{where}.mergeMessageBody.deletedMessages: expected a list")
+            if merged is None:
+                return
+            self.add_message(merged)
             for i, raw in enumerate(deleted):
-                gone = parse_message(raw, f"{where}.mergeMessageBody.deletedMessages[{i}]")
-                self.add_message(gone)
-                self.deleted_by.setdefault(gone.hash, merged.hash)
+                gone = parse_indexed(raw, f"{where}.mergeMessageBody.deletedMessages[{i}]")
+                if gone is not None:
+                    self.add_message(gone)
+                    self.deleted_by.setdefault(gone.hash, merged.hash)
         elif etype == "HUB_EVENT_TYPE_PRUNE_MESSAGE":
-            message = parse_message(_body(event, "pruneMessageBody", where).get("message"), f"{where}.pruneMessageBody")
-            self.add_message(message)
-            self.pruned.add(message.hash)
+            message = parse_indexed(_body(event, "pruneMessageBody", where).get("message"), f"{where}.pruneMessageBody")
+            if message is not None:
+                self.add_message(message)
+                self.pruned.add(message.hash)
         elif etype == "HUB_EVENT_TYPE_REVOKE_MESSAGE":
-            message = parse_message(_body(event, "revokeMessageBody", where).get("message"), f"{where}.revokeMessageBody")
-            self.add_message(message)
-            self.revoked.add(message.hash)
+            message = parse_indexed(_body(event, "revokeMessageBody", where).get("message"), f"{where}.revokeMessageBody")
+            if message is not None:
+                self.add_message(message)
+                self.revoked.add(message.hash)
         elif etype == "HUB_EVENT_TYPE_MERGE_ON_CHAIN_EVENT":
             self.onchain.append(parse_onchain_event(_body(event, "mergeOnChainEventBody", where).get("onChainEvent"),
                                                     f"{where}.onChainEvent"))

@@ -45,6 +45,12 @@ class HubDataError(ValueError):
     """A hub response that does not have the shape the Farcaster protocol defines."""
 
 
+class NotIndexed(Exception):
+    """A valid message of a kind this indexer does not store (frame actions, compact link
+    state, gasless keys, channels, Solana verifications): skipped, never a failure - failing
+    would stall a shard's cursor on a message the protocol allows."""
+
+
 def _field(obj: Any, key: str, where: str) -> Any:
     if not isinstance(obj, dict) or key not in obj:
         raise HubDataError(f"{where}: missing field {key!r}")
@@ -123,7 +129,9 @@ def parse_message(obj: Any, where: str = "message") -> ParsedMessage:
     type_name = _field(data, "type", f"{where}.data")
     mtype = MESSAGE_TYPES.get(type_name)
     if mtype is None:
-        raise HubDataError(f"{where}.data.type: unsupported message type {type_name!r}")
+        if isinstance(type_name, str) and type_name.startswith("MESSAGE_TYPE_"):
+            raise NotIndexed(type_name)
+        raise HubDataError(f"{where}.data.type: not a message type: {type_name!r}")
     fid = _int(_field(data, "fid", f"{where}.data"), f"{where}.data.fid")
     ts = fc_time(_int(_field(data, "timestamp", f"{where}.data"), f"{where}.data.timestamp"))
     msg_hash = _hex(_field(obj, "hash", where), f"{where}.hash", size=20)
@@ -175,7 +183,7 @@ def parse_message(obj: Any, where: str = "message") -> ParsedMessage:
         w += ".verificationAddAddressBody"
         protocol = _str(body.get("protocol", "PROTOCOL_ETHEREUM"), f"{w}.protocol")
         if protocol != "PROTOCOL_ETHEREUM":
-            raise HubDataError(f"{w}.protocol: only Ethereum verifications are indexed, got {protocol!r}")
+            raise NotIndexed(f"verification over {protocol}")
         vtype = body.get("type", body.get("verificationType", 0))  # Hubble: verificationType
         values = (mtype, _hex(_field(body, "address", w), f"{w}.address", size=20), protocol,
                   _b64(_field(body, "claimSignature", w), f"{w}.claimSignature"),
@@ -184,13 +192,23 @@ def parse_message(obj: Any, where: str = "message") -> ParsedMessage:
     elif mtype == VERIFICATION_REMOVE:
         body = _field(data, "verificationRemoveBody", w)
         w += ".verificationRemoveBody"
-        values = (mtype, _hex(_field(body, "address", w), f"{w}.address", size=20),
-                  _str(body.get("protocol", "PROTOCOL_ETHEREUM"), f"{w}.protocol"), None, None, None, None)
+        protocol = _str(body.get("protocol", "PROTOCOL_ETHEREUM"), f"{w}.protocol")
+        if protocol != "PROTOCOL_ETHEREUM":
+            raise NotIndexed(f"verification remove over {protocol}")
+        values = (mtype, _hex(_field(body, "address", w), f"{w}.address", size=20), protocol, None, None, None, None)
     else:  # USER_DATA_ADD
         body = _field(data, "userDataBody", w)
         w += ".userDataBody"
         values = (_str(_field(body, "type", w), f"{w}.type"), _str(_field(body, "value", w), f"{w}.value"))
     return ParsedMessage(msg_hash, fid, mtype, TABLE_OF_TYPE[mtype], values, ts, signer)
+
+
+def parse_indexed(obj: Any, where: str = "message") -> ParsedMessage | None:
+    """parse_message, or None for a valid message of a kind that is not indexed."""
+    try:
+        return parse_message(obj, where)
+    except NotIndexed:
+        return None
 
 
 def decode_request_fid(metadata: bytes, where: str) -> int:
@@ -238,7 +256,8 @@ def parse_onchain_event(obj: Any, where: str = "onChainEvent") -> ParsedOnChainE
         signer_key = _hex(_field(sb, "key", w), f"{w}.key")
         signer_event_type = _str(_field(sb, "eventType", w), f"{w}.eventType")
         metadata = sb.get("metadata")
-        if signer_event_type == "SIGNER_EVENT_TYPE_ADD" and metadata:
+        # metadataType 1 = SignedKeyRequestMetadata (validated on chain); others carry no requestFid.
+        if signer_event_type == "SIGNER_EVENT_TYPE_ADD" and metadata and sb.get("metadataType", 1) == 1:
             request_fid = decode_request_fid(_b64(metadata, f"{w}.metadata"), f"{w}.metadata")
     tx_index = obj.get("txIndex")
     return ParsedOnChainEvent(

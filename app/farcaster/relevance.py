@@ -55,7 +55,8 @@ def event_candidates(event: Any, where: str) -> tuple[list[int], int | None]:
         app = None
         signer = onchain.get("signerEventBody")
         if onchain.get("type") == "EVENT_TYPE_SIGNER" and isinstance(signer, dict) \
-                and signer.get("eventType") == "SIGNER_EVENT_TYPE_ADD" and signer.get("metadata"):
+                and signer.get("eventType") == "SIGNER_EVENT_TYPE_ADD" and signer.get("metadata") \
+                and signer.get("metadataType", 1) == 1:
             try:
                 raw = base64.b64decode(signer["metadata"], validate=True)
             except ValueError:

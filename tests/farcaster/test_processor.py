@@ -125,3 +125,14 @@ def test_a_malformed_message_stores_nothing_of_its_batch(engine):
     with pytest.raises(HubDataError, match="targetHash"):
         parse_message(remove)
     assert state(engine, "casts", "ok") == ("missing",)
+
+
+def test_valid_messages_of_kinds_not_indexed_are_skipped_not_fatal(engine):
+    frame = m.message("FRAME_ACTION", 1, 100, "frameActionBody", {"url": "https://x"}, "frame")
+    solana = m.message("VERIFICATION_ADD_ETH_ADDRESS", 1, 100, "verificationAddAddressBody",
+                       {"address": "So1ana", "claimSignature": "", "blockHash": "x", "type": 0, "chainId": 0,
+                        "protocol": "PROTOCOL_SOLANA"}, "sol")
+    apply_events(engine, m.merge(frame), m.merge(solana), m.merge(m.cast(1, 101, "kept")))
+    assert state(engine, "casts", "kept") == ("active",)
+    with pytest.raises(HubDataError, match="not a message type"):
+        parse_message(m.message("FRAME_ACTION", 1, 100, "b", {}, "x") | {"data": {"type": 13}})
