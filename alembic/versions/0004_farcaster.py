@@ -2,7 +2,7 @@
 username proofs, on-chain events, targets, client apps, shard cursors, staged batches, backfill requests
 
 Revision ID: 0004_farcaster
-Revises: 0001_platform
+Revises: 0003_analysis
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
 revision = "0004_farcaster"
-down_revision = "0001_platform"
+down_revision = "0003_analysis"
 branch_labels = None
 depends_on = None
 

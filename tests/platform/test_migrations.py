@@ -41,3 +41,12 @@ def test_models_match_the_migrations(database):
     with get_engine().connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
+
+
+def test_one_linear_history():
+    """`alembic upgrade head` (singular, as documented) needs exactly one head."""
+    from alembic.script import ScriptDirectory
+
+    from app.db.migrate import alembic_config
+
+    assert len(ScriptDirectory.from_config(alembic_config()).get_heads()) == 1
