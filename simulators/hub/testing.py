@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import time
 
 from .network import Network
 from .server import HubServer
@@ -22,14 +21,3 @@ def running_hub(network: Network | None = None, *, port: int = 0, block_rate: fl
     finally:
         hub.stop()
 
-
-def wait_for(predicate, timeout: float = 5.0, interval: float = 0.01):
-    """Poll ``predicate`` until it returns a truthy value or ``timeout`` passes."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met in time")
-        time.sleep(interval)

@@ -7,7 +7,8 @@ import time
 import requests
 
 from simulators.hub.cli import main
-from simulators.hub.testing import running_hub, wait_for
+from simulators.hub.testing import running_hub
+from tests.support import wait_until
 
 from .conftest import get_json
 
@@ -50,7 +51,7 @@ def test_control_endpoints(http):
         assert "nextPageEventId" in get_json(http, hub, "/v1/events")
         requests.post(hub.url + "/_sim/mode", params={"hubble": 0})
         requests.post(hub.url + "/_sim/rate", params={"blocks_per_second": 100, "events_per_block": 2})
-        wait_for(lambda: hub.position >= 15, timeout=10)
+        wait_until(lambda: hub.position >= 15, timeout=10)
         requests.post(hub.url + "/_sim/pause")
         assert requests.get(hub.url + "/_sim/status").json()["block_rate"] == 0
         assert requests.get(hub.url + "/_sim/nope").status_code == 404
@@ -111,4 +112,4 @@ def test_polling_while_the_stream_runs():
         with concurrent.futures.ThreadPoolExecutor(max_workers=12) as ex:
             results = list(ex.map(poller, [1, 2] * 6))
         assert all(r > 0 for r in results)
-        wait_for(lambda: hub.position >= 5, timeout=10)
+        wait_until(lambda: hub.position >= 5, timeout=10)

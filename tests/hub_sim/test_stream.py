@@ -4,7 +4,8 @@ import itertools
 
 import pytest
 
-from simulators.hub.testing import running_hub, wait_for
+from simulators.hub.testing import running_hub
+from tests.support import wait_until
 
 from .conftest import get_json
 
@@ -121,7 +122,7 @@ def test_event_by_id_and_shard_errors(http, hub):
 
 def test_block_rate_reveals_blocks_over_time():
     with running_hub(num_fids=40, seed=2, block_rate=200) as hub:
-        wait_for(lambda: hub.position >= 20, timeout=10)
+        wait_until(lambda: hub.position >= 20, timeout=10)
         hub.set_rate(0)
         stopped = hub.position
         hub.advance(3)
