@@ -19,6 +19,21 @@ depends_on = None
 TABLES = ('farcaster_verifications', 'farcaster_username_proofs', 'farcaster_user_data', 'farcaster_targets', 'farcaster_staged_batches', 'farcaster_shard_cursors', 'farcaster_reactions', 'farcaster_profiles', 'farcaster_onchain_events', 'farcaster_links', 'farcaster_client_apps', 'farcaster_casts', 'farcaster_cast_removes', 'farcaster_backfill_requests')
 
 
+
+def _message_columns() -> list[sa.Column]:
+    """The columns every message table shares (app.farcaster.models._MessageRow), in order."""
+    return [
+        sa.Column('hash', sa.LargeBinary(), nullable=False),
+        sa.Column('fid', sa.BigInteger(), nullable=False),
+        sa.Column('timestamp', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('signer', sa.LargeBinary(), nullable=False),
+        sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('deleted_by', sa.LargeBinary(), nullable=True),
+        sa.Column('pruned_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    ]
+
 def upgrade() -> None:
     op.create_table('farcaster_backfill_requests',
     sa.Column('id', sa.BigInteger(), nullable=False),
@@ -37,15 +52,7 @@ def upgrade() -> None:
     op.create_index('uq_farcaster_backfill_requests_open_fid', 'farcaster_backfill_requests', ['fid'], unique=True, postgresql_where=sa.text("state IN ('pending', 'running')"))
     op.create_table('farcaster_cast_removes',
     sa.Column('target_hash', sa.LargeBinary(), nullable=False),
-    sa.Column('hash', sa.LargeBinary(), nullable=False),
-    sa.Column('fid', sa.BigInteger(), nullable=False),
-    sa.Column('timestamp', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('signer', sa.LargeBinary(), nullable=False),
-    sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('deleted_by', sa.LargeBinary(), nullable=True),
-    sa.Column('pruned_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    *_message_columns(),
     sa.PrimaryKeyConstraint('hash', name=op.f('pk_farcaster_cast_removes'))
     )
     op.create_index('ix_farcaster_cast_removes_target_hash', 'farcaster_cast_removes', ['target_hash'], unique=False)
@@ -58,15 +65,7 @@ def upgrade() -> None:
     sa.Column('mentions', sa.ARRAY(sa.BigInteger()), nullable=False),
     sa.Column('mentions_positions', sa.ARRAY(sa.Integer()), nullable=False),
     sa.Column('embeds', postgresql.JSONB(astext_type=Text()), nullable=False),
-    sa.Column('hash', sa.LargeBinary(), nullable=False),
-    sa.Column('fid', sa.BigInteger(), nullable=False),
-    sa.Column('timestamp', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('signer', sa.LargeBinary(), nullable=False),
-    sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('deleted_by', sa.LargeBinary(), nullable=True),
-    sa.Column('pruned_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    *_message_columns(),
     sa.PrimaryKeyConstraint('hash', name=op.f('pk_farcaster_casts'))
     )
     op.create_index('ix_farcaster_casts_fid_timestamp', 'farcaster_casts', ['fid', 'timestamp'], unique=False)
@@ -82,15 +81,7 @@ def upgrade() -> None:
     sa.Column('link_type', sa.String(length=32), nullable=False),
     sa.Column('target_fid', sa.BigInteger(), nullable=False),
     sa.Column('display_timestamp', sa.BigInteger(), nullable=True),
-    sa.Column('hash', sa.LargeBinary(), nullable=False),
-    sa.Column('fid', sa.BigInteger(), nullable=False),
-    sa.Column('timestamp', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('signer', sa.LargeBinary(), nullable=False),
-    sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('deleted_by', sa.LargeBinary(), nullable=True),
-    sa.Column('pruned_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    *_message_columns(),
     sa.PrimaryKeyConstraint('hash', name=op.f('pk_farcaster_links'))
     )
     op.create_index('ix_farcaster_links_fid_target_fid', 'farcaster_links', ['fid', 'target_fid'], unique=False)
@@ -133,15 +124,7 @@ def upgrade() -> None:
     sa.Column('target_cast_fid', sa.BigInteger(), nullable=True),
     sa.Column('target_cast_hash', sa.LargeBinary(), nullable=True),
     sa.Column('target_url', sa.Text(), nullable=True),
-    sa.Column('hash', sa.LargeBinary(), nullable=False),
-    sa.Column('fid', sa.BigInteger(), nullable=False),
-    sa.Column('timestamp', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('signer', sa.LargeBinary(), nullable=False),
-    sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('deleted_by', sa.LargeBinary(), nullable=True),
-    sa.Column('pruned_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    *_message_columns(),
     sa.PrimaryKeyConstraint('hash', name=op.f('pk_farcaster_reactions'))
     )
     op.create_index('ix_farcaster_reactions_fid_target', 'farcaster_reactions', ['fid', 'reaction_type', 'target_cast_hash'], unique=False)
@@ -182,15 +165,7 @@ def upgrade() -> None:
     op.create_table('farcaster_user_data',
     sa.Column('user_data_type', sa.String(length=64), nullable=False),
     sa.Column('value', sa.Text(), nullable=False),
-    sa.Column('hash', sa.LargeBinary(), nullable=False),
-    sa.Column('fid', sa.BigInteger(), nullable=False),
-    sa.Column('timestamp', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('signer', sa.LargeBinary(), nullable=False),
-    sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('deleted_by', sa.LargeBinary(), nullable=True),
-    sa.Column('pruned_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    *_message_columns(),
     sa.PrimaryKeyConstraint('hash', name=op.f('pk_farcaster_user_data'))
     )
     op.create_index('ix_farcaster_user_data_fid_type', 'farcaster_user_data', ['fid', 'user_data_type'], unique=False)
@@ -214,15 +189,7 @@ def upgrade() -> None:
     sa.Column('block_hash', sa.LargeBinary(), nullable=True),
     sa.Column('verification_type', sa.Integer(), nullable=True),
     sa.Column('chain_id', sa.Integer(), nullable=True),
-    sa.Column('hash', sa.LargeBinary(), nullable=False),
-    sa.Column('fid', sa.BigInteger(), nullable=False),
-    sa.Column('timestamp', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('signer', sa.LargeBinary(), nullable=False),
-    sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('deleted_by', sa.LargeBinary(), nullable=True),
-    sa.Column('pruned_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    *_message_columns(),
     sa.PrimaryKeyConstraint('hash', name=op.f('pk_farcaster_verifications'))
     )
     op.create_index('ix_farcaster_verifications_fid_address', 'farcaster_verifications', ['fid', 'address'], unique=False)
