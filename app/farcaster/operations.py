@@ -144,19 +144,24 @@ class Indexer:
     def apply_staged(self, batch_id: int) -> dict:
         with self.engine.begin() as conn:
             row = conn.execute(text("""
-                SELECT events, applied_at FROM farcaster_staged_batches WHERE id = :i FOR UPDATE
+                SELECT event_count, applied_at, CASE WHEN applied_at IS NULL THEN events END AS events
+                FROM farcaster_staged_batches WHERE id = :i FOR UPDATE
             """), {"i": batch_id}).first()
             if row is None:
                 raise LookupError(f"staged batch {batch_id} does not exist")
             if row.applied_at is not None:
                 return {"batch": batch_id, "skipped": "already applied"}
-            batch = Batch()
-            for event in row.events:
-                batch.add_event(event, f"staged batch {batch_id} event {event.get('id')}")
+            staged = row.events
+            if isinstance(staged, dict):  # parsed and validated when it was staged
+                batch = Batch.from_staged(staged)
+            else:  # raw hub events (batches staged before the parsed form)
+                batch = Batch()
+                for event in staged:
+                    batch.add_event(event, f"staged batch {batch_id} event {event.get('id')}")
             result = processor.apply_batch(conn, batch, reason="event")
             conn.execute(text("UPDATE farcaster_staged_batches SET applied_at = now() WHERE id = :i"), {"i": batch_id})
         self.publish(result.targets, result.backfill_requests)
-        return {"batch": batch_id, "events": len(row.events), "messages": result.messages,
+        return {"batch": batch_id, "events": row.event_count, "messages": result.messages,
                 "targets_added": sorted(result.targets.added), "targets_removed": sorted(result.targets.removed)}
 
     # --- recovery ---------------------------------------------------------------------------

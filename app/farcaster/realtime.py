@@ -14,7 +14,6 @@ whole poll; a concurrent poll finds it locked and returns at once.
 """
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 
@@ -143,27 +142,34 @@ def _fetch_snapchain(client: HubClient, shard: int, cursor: int, page_size: int,
     return events, False
 
 
-def _stage(conn: Connection, shard: int, relevant: list[dict]) -> list[int]:
-    ids = []
+def _parse_chunks(relevant: list[dict], where: str) -> list[tuple[list[dict], Batch]]:
+    """Parse and validate every relevant event before anything is staged (a batch the processor
+    could not read would be lost work: better to fail the poll and keep the cursor), in chunks
+    of STAGE_CHUNK_EVENTS events: one staged batch each."""
+    chunks = []
     for i in range(0, len(relevant), STAGE_CHUNK_EVENTS):
         chunk = relevant[i:i + STAGE_CHUNK_EVENTS]
+        batch = Batch()
+        for e in chunk:
+            batch.add_event(e, f"{where} event {e.get('id')}")
+        chunks.append((chunk, batch))
+    return chunks
+
+
+def _stage(conn: Connection, shard: int, chunks: list[tuple[list[dict], Batch]]) -> list[int]:
+    """Stage each chunk in its parsed form (Batch.to_staged), so it is parsed only once."""
+    ids = []
+    for chunk, batch in chunks:
+        blocks = sorted({_block_of(e) for e in chunk}) if shard != HUBBLE_STREAM else []
         row = conn.execute(text("""
             INSERT INTO farcaster_staged_batches (shard_index, first_event_id, last_event_id, event_count, events)
             VALUES (:s, :first, :last, :n, CAST(:events AS json))
             ON CONFLICT (shard_index, first_event_id) DO NOTHING RETURNING id
         """), {"s": shard, "first": chunk[0]["id"], "last": chunk[-1]["id"], "n": len(chunk),
-               "events": json.dumps(chunk, ensure_ascii=False)}).scalar()
+               "events": batch.to_staged(blocks=blocks)}).scalar()
         if row is not None:
             ids.append(row)
     return ids
-
-
-def _validate(relevant: list[dict], where: str) -> None:
-    # Parse before staging: a staged batch the processor cannot read would block nothing but
-    # would be lost work; better to fail the poll and keep the cursor.
-    batch = Batch()
-    for e in relevant:
-        batch.add_event(e, f"{where} event {e.get('id')}")
 
 
 def poll_shard(engine: Engine, client: HubClient, cache: TargetCache, shard: int, *,
@@ -215,9 +221,9 @@ def poll_shard(engine: Engine, client: HubClient, cache: TargetCache, shard: int
                 new_cursor = cursor
         result.events = len(kept)
         relevant = relevant_events(kept, cache) if kept else []
-        _validate(relevant, where)
+        chunks = _parse_chunks(relevant, where)
         result.relevant = len(relevant)
-        result.staged_batch_ids = _stage(conn, shard, relevant)
+        result.staged_batch_ids = _stage(conn, shard, chunks)
         conn.execute(text("""
             UPDATE farcaster_shard_cursors SET next_event_id = :c, updated_at = now(),
                 last_block_number = COALESCE(:b, last_block_number),
