@@ -10,7 +10,7 @@ import re
 import uuid
 from typing import Any
 
-from app.catalogue import pipeline
+from app.catalogue import pipeline, status
 from app.catalogue.errors import FeedError, InvalidArguments, MassDisableAborted
 from app.catalogue.family_sync import pending_claims
 from app.catalogue.feed_client import default_client
@@ -103,14 +103,21 @@ def sync_supplier(self: Any, supplier_code: str, run_id: str | None = None,
     try:
         plan = pipeline.plan_supplier(engine, sync_id, index, code, limits)
     except MassDisableAborted:
-        raise  # recorded as "aborted" on the sync and the supplier; the job fails with the message
+        raise  # already recorded as "aborted" on the sync and the supplier; the job fails with the message
+    except Exception as exc:
+        pipeline.fail_sync(engine, sync_id, f"{type(exc).__name__}: {exc}")  # not left "running"
+        raise
     self.report_progress(60, step="enqueue", sync_id=sync_id, to_process=len(plan.to_process))
     with celery.producer_or_acquire() as producer:  # one broker connection for the whole fan-out
         for entry in plan.to_process:
             sync_family.apply_async(args=[sync_id, entry.sku, entry.url, entry.feed_hash], producer=producer)
         for url in plan.retry_uploads:
             upload_image.apply_async(args=[sync_id, url], producer=producer)
-    self.report_progress(100, step="fanned_out", sync_id=sync_id, queued=len(plan.to_process))
+    # The last child to finish writes the final counters here too; a sync already done reports them now.
+    summary = status.sync_summary(engine, sync_id) or {}
+    counters = {k: v for k, v in summary.items() if k.startswith(("families_", "images_"))}
+    self.report_progress(100, step="done" if summary.get("state") == "done" else "fanned_out", sync_id=sync_id,
+                         **counters)
     return {"sync_id": sync_id, "supplier_code": code, "families_in_feed": plan.in_feed,
             "families_queued": len(plan.to_process), "families_unchanged": plan.unchanged,
             "families_deactivated": plan.deactivated, "images_retried": len(plan.retry_uploads),

@@ -8,11 +8,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from app.catalogue import sync_runs
 from app.catalogue.categories_csv import parse_cat_csv
-from app.catalogue.errors import CatalogueError, FeedError, MassDisableAborted
+from app.catalogue.errors import CatalogueError, MassDisableAborted
 from app.catalogue.family import parse_family
 from app.catalogue.family_sync import StoredFamily, claim_uploads, upsert_family
 from app.catalogue.feed_client import FeedClient
@@ -40,6 +40,22 @@ class Limits:
         return cls(index_bytes=s.catalogue_max_index_bytes, family_bytes=s.catalogue_max_family_bytes,  # type: ignore[attr-defined]
                    image_bytes=s.catalogue_max_image_bytes, mass_disable_ratio=s.catalogue_mass_disable_ratio,  # type: ignore[attr-defined]
                    key_prefix=s.catalogue_s3_prefix if s.catalogue_s3_bucket else "")  # type: ignore[attr-defined]
+
+
+def _finish(conn: Connection, sync_id: int) -> None:
+    """Mark the sync done if nothing is pending, and put its final counters on the supplier job's
+    jobs-table row (progress_info), where `switchyard job <id>` and the dashboard read them."""
+    finished = sync_runs.finish_if_complete(conn, sync_id)
+    if finished is None:
+        return
+    job_id = finished.pop("job_id")
+    if job_id:  # direct syncs have no job
+        from app.jobs import recorder
+
+        try:
+            recorder.record_progress(job_id, 100, {"step": "done", "sync_id": sync_id, **finished})
+        except Exception:  # noqa: BLE001 - informative only; the sync row is the record
+            log.exception("could not record the final counters of sync %s on job %s", sync_id, job_id)
 
 
 def fetch_index(client: FeedClient, import_url: str, limits: Limits) -> ImportIndex:
@@ -84,7 +100,7 @@ def plan_supplier(engine: Engine, sync_id: int, index: ImportIndex, supplier_cod
             sync_runs.end_sync(conn, sync_id, state="aborted", error=str(exc))
         raise
     with engine.begin() as conn:
-        sync_runs.finish_if_complete(conn, sync_id)  # nothing to do at all: done now
+        _finish(conn, sync_id)  # nothing to do at all: done now
     return plan
 
 
@@ -105,7 +121,7 @@ def process_family(engine: Engine, client: FeedClient, sync_id: int, sku: str, j
             sync_runs.set_family_state(conn, sync_id, sku, "done")
         if not uploads:
             with conn.begin():  # after the commit above (see process_image)
-                sync_runs.finish_if_complete(conn, sync_id)
+                _finish(conn, sync_id)
     return stored, uploads
 
 
@@ -115,7 +131,7 @@ def record_family_failure(engine: Engine, sync_id: int, sku: str, error: str, *,
             sync_runs.set_family_state(conn, sync_id, sku, "failed" if final else "retrying", error[:4000])
         if final:
             with conn.begin():
-                sync_runs.finish_if_complete(conn, sync_id)
+                _finish(conn, sync_id)
 
 
 def process_image(engine: Engine, client: FeedClient, store: ObjectStore, sync_id: int, url: str,
@@ -129,7 +145,7 @@ def process_image(engine: Engine, client: FeedClient, store: ObjectStore, sync_i
         # A separate transaction, after ours committed: of two last children finishing together,
         # at least the later one sees both outcomes and marks the sync done.
         with conn.begin():
-            sync_runs.finish_if_complete(conn, sync_id)
+            _finish(conn, sync_id)
     return result
 
 
@@ -141,8 +157,8 @@ def record_image_failure(engine: Engine, sync_id: int, url: str, error: str, *, 
             sync_runs.set_image_outcome(conn, sync_id, image_id, "failed" if final else "retrying", error[:4000])
         if final:
             with conn.begin():
-                sync_runs.finish_if_complete(conn, sync_id)
+                _finish(conn, sync_id)
 
 
-__all__ = ["FeedError", "Limits", "fetch_index", "sync_categories", "plan_supplier", "fail_sync",
+__all__ = ["Limits", "fetch_index", "sync_categories", "plan_supplier", "fail_sync",
            "process_family", "record_family_failure", "process_image", "record_image_failure"]

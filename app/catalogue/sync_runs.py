@@ -5,6 +5,8 @@ so a redelivered task can never count twice. The last child to finish marks the 
 """
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import and_, exists, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
@@ -67,20 +69,23 @@ def set_image_outcome(conn: Connection, sync_id: int, image_id: int, outcome: st
         set_={"outcome": outcome, "error": error, "updated_at": func.now()}))
 
 
-def finish_if_complete(conn: Connection, sync_id: int) -> bool:
-    """Mark the sync done when nothing is pending. Run after the caller's own outcome is committed."""
+def finish_if_complete(conn: Connection, sync_id: int) -> dict[str, Any] | None:
+    """Mark the sync done when nothing is pending; return its counters and job id when this call did.
+
+    Run after the caller's own outcome is committed."""
     pending_family = exists().where(and_(sync_families.c.sync_id == sync_id,
                                          sync_families.c.state.in_(FAMILY_PENDING)))
     pending_image = exists().where(and_(sync_images.c.sync_id == sync_id,
                                         sync_images.c.outcome.in_(IMAGE_PENDING)))
     done = conn.execute(
         update(syncs).where(syncs.c.id == sync_id, syncs.c.state == "fanned_out", ~pending_family, ~pending_image)
-        .values(state="done", finished_at=func.now()).returning(syncs.c.id)).first()
-    if done:
-        counts = sync_counts(conn, sync_id)
-        _record_on_supplier(conn, sync_id, "done: {families_done} families stored, {families_failed} failed, "
-                                           "{images_uploaded} images uploaded".format(**counts))
-    return bool(done)
+        .values(state="done", finished_at=func.now()).returning(syncs.c.job_id)).first()
+    if not done:
+        return None
+    counts = sync_counts(conn, sync_id)
+    _record_on_supplier(conn, sync_id, "done: {families_done} families stored, {families_failed} failed, "
+                                       "{images_uploaded} images uploaded".format(**counts))
+    return {"job_id": done.job_id, **counts}
 
 
 def _record_on_supplier(conn: Connection, sync_id: int, outcome: str) -> None:

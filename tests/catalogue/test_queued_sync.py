@@ -67,6 +67,14 @@ def test_first_sync_stores_everything_exactly_once(db: str, feed: Any, s3_store:
                                          if j["state"] == "SUCCESS"]) == 3 and ok,
                       timeout=20, message="3 supplier jobs to succeed")
     assert len(done) == 3 and all(j["progress"] == 100 for j in done)
+    # The final counters reach the supplier jobs' rows in the jobs table (what `switchyard job` shows).
+    def counters_final() -> list[dict[str, Any]] | None:
+        jobs = jobs_named("catalogue.sync_supplier")
+        return jobs if all((j["progress_info"] or {}).get("step") == "done" for j in jobs) else None
+
+    final = wait_until(counters_final, timeout=20, message="final counters on the supplier jobs")
+    assert sum(j["progress_info"]["families_done"] for j in final) == truth["families"]
+    assert sum(j["progress_info"]["images_uploaded"] for j in final) == len(truth["image_urls"])
 
 
 def test_second_sync_reprocesses_only_changed_families(db: str, feed: Any, s3_store: Any,
