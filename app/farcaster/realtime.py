@@ -15,6 +15,7 @@ whole poll; a concurrent poll finds it locked and returns at once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, text
@@ -45,6 +46,7 @@ class PollResult:
     staged_batch_ids: list[int] = field(default_factory=list)
     gap: str | None = None  # set when the hub no longer had events after the cursor
     mismatches: int = 0
+    handed_over: int = 0  # staged batch ids already given to on_staged
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in ("shard_index", "skipped", "initialized", "events", "relevant", "blocks",
@@ -173,65 +175,105 @@ def _stage(conn: Connection, shard: int, chunks: list[tuple[list[dict], Batch]])
 
 
 def poll_shard(engine: Engine, client: HubClient, cache: TargetCache, shard: int, *,
-               page_size: int = 1000, max_pages: int = 20) -> PollResult:
+               page_size: int = 1000, max_pages: int = 20,
+               on_staged: Callable[[list[int]], None] | None = None) -> PollResult:
+    """Read up to ``max_pages`` pages of the shard's stream from its cursor.
+
+    A Snapchain stream is read in segments of about STAGE_CHUNK_EVENTS events: each segment is
+    fetched, checked, filtered, parsed and staged with its cursor advance in one transaction,
+    and ``on_staged`` gets its batch ids right after that commit, so appliers start on a backlog
+    while the rest of it is still being read. A segment that fails (a malformed event, block
+    counts still wrong) stores nothing of itself; segments before it stay committed with their
+    cursor. The cursor row stays locked for each segment; between two segments another poll
+    may take the shard over, and this one then stops."""
     result = PollResult(shard)
     with engine.connect() as conn:
         exists = conn.execute(text("SELECT 1 FROM farcaster_shard_cursors WHERE shard_index = :s"), {"s": shard}).scalar()
     if not exists:
         ensure_cursors(engine, client)
         result.initialized = True
-    with engine.begin() as conn:
-        cursor = conn.execute(text("""
-            SELECT next_event_id FROM farcaster_shard_cursors WHERE shard_index = :s FOR UPDATE SKIP LOCKED
-        """), {"s": shard}).scalar()
-        if cursor is None:
-            result.skipped = True  # another poll holds it (or the hub has no such shard any more)
-            return result
-        where = f"shard {shard}"
-        if shard == HUBBLE_STREAM:
-            kept, new_cursor = [], cursor
-            for _ in range(max_pages):
-                body = client.events(None, new_cursor)
-                page, next_id = body["events"], body.get("nextPageEventId")
-                if not page:
-                    break  # an empty page's nextPageEventId is from + 1: keep the cursor where it is
-                if not isinstance(next_id, int) or next_id <= page[-1].get("id", next_id):
-                    raise HubDataError(f"/v1/events: invalid nextPageEventId {next_id!r}")
-                kept += page
-                new_cursor = next_id
-        else:
-            for attempt in range(BLOCK_REFETCHES):
-                events, ended = _fetch_snapchain(client, shard, cursor, page_size, max_pages)
-                try:
-                    kept, result.blocks = _complete_blocks(events, ended, where)
-                    break
-                except IncompleteBlock as exc:
-                    result.mismatches += 1
-                    log.warning("farcaster %s: %s; fetching again (attempt %d)", where, exc, attempt + 1)
-            else:
-                raise IncompleteBlock(f"{where}: block counts still wrong after {BLOCK_REFETCHES} fetches from {cursor}")
-            if kept:
-                first_block = _block_of(kept[0])
-                if first_block > cursor >> SEQ_BITS:
-                    result.gap = (f"{where}: cursor at block {cursor >> SEQ_BITS} but the hub's next block is "
-                                  f"{first_block}: events in between are gone (retention)")
-                    log.error("farcaster %s", result.gap)
-                new_cursor = (_block_of(kept[-1]) + 1) << SEQ_BITS
-            else:
-                new_cursor = cursor
-        result.events = len(kept)
-        relevant = relevant_events(kept, cache) if kept else []
-        chunks = _parse_chunks(relevant, where)
-        result.relevant = len(relevant)
-        result.staged_batch_ids = _stage(conn, shard, chunks)
-        conn.execute(text("""
-            UPDATE farcaster_shard_cursors SET next_event_id = :c, updated_at = now(),
-                last_block_number = COALESCE(:b, last_block_number),
-                hub_head_event_id = GREATEST(COALESCE(hub_head_event_id, 0), :c)
-            WHERE shard_index = :s
-        """), {"c": new_cursor, "s": shard, "b": _block_of(kept[-1]) if kept and shard != HUBBLE_STREAM else None})
-        result.cursor = new_cursor
+    segment_pages = max_pages if shard == HUBBLE_STREAM else max(1, min(max_pages, STAGE_CHUNK_EVENTS // page_size))
+    pages_left, expected = max_pages, None
+    while pages_left > 0:
+        pages = min(segment_pages, pages_left)
+        with engine.begin() as conn:
+            cursor = conn.execute(text("""
+                SELECT next_event_id FROM farcaster_shard_cursors WHERE shard_index = :s FOR UPDATE SKIP LOCKED
+            """), {"s": shard}).scalar()
+            if expected is None:
+                if cursor is None:
+                    result.skipped = True  # another poll holds it (or the hub has no such shard any more)
+                    return result
+            elif cursor != expected:
+                break  # another poll took the shard over between two segments: it carries on
+            more = _poll_segment(conn, client, cache, shard, cursor, page_size, pages, max_pages, result)
+        if result.staged_batch_ids and on_staged is not None:
+            on_staged(result.staged_batch_ids[result.handed_over:])
+            result.handed_over = len(result.staged_batch_ids)
+        if not more:
+            break
+        pages_left -= more
+        expected = result.cursor
     return result
+
+
+def _poll_segment(conn: Connection, client: HubClient, cache: TargetCache, shard: int, cursor: int, page_size: int,
+                  pages: int, max_pages: int, result: PollResult) -> int:
+    """Read, stage and advance the cursor for one segment in ``conn``'s transaction. Returns
+    the pages read if the stream may have more after it, else 0."""
+    where = f"shard {shard}"
+    more = 0
+    if shard == HUBBLE_STREAM:
+        kept, new_cursor = [], cursor
+        for _ in range(pages):
+            body = client.events(None, new_cursor)
+            page, next_id = body["events"], body.get("nextPageEventId")
+            if not page:
+                break  # an empty page's nextPageEventId is from + 1: keep the cursor where it is
+            if not isinstance(next_id, int) or next_id <= page[-1].get("id", next_id):
+                raise HubDataError(f"/v1/events: invalid nextPageEventId {next_id!r}")
+            kept += page
+            new_cursor = next_id
+    else:
+        for attempt in range(BLOCK_REFETCHES):
+            events, ended = _fetch_snapchain(client, shard, cursor, page_size, pages)
+            try:
+                kept, blocks = _complete_blocks(events, ended, where)
+                if not kept and not ended and pages < max_pages:
+                    # One block longer than a segment: read it whole, within the poll's pages.
+                    events, ended = _fetch_snapchain(client, shard, cursor, page_size, max_pages)
+                    kept, blocks = _complete_blocks(events, ended, where)
+                    pages = max_pages
+                break
+            except IncompleteBlock as exc:
+                result.mismatches += 1
+                log.warning("farcaster %s: %s; fetching again (attempt %d)", where, exc, attempt + 1)
+        else:
+            raise IncompleteBlock(f"{where}: block counts still wrong after {BLOCK_REFETCHES} fetches from {cursor}")
+        result.blocks += blocks
+        if kept:
+            first_block = _block_of(kept[0])
+            if first_block > cursor >> SEQ_BITS:
+                result.gap = (f"{where}: cursor at block {cursor >> SEQ_BITS} but the hub's next block is "
+                              f"{first_block}: events in between are gone (retention)")
+                log.error("farcaster %s", result.gap)
+            new_cursor = (_block_of(kept[-1]) + 1) << SEQ_BITS
+            more = 0 if ended else pages
+        else:
+            new_cursor = cursor
+    result.events += len(kept)
+    relevant = relevant_events(kept, cache) if kept else []
+    chunks = _parse_chunks(relevant, where)
+    result.relevant += len(relevant)
+    result.staged_batch_ids += _stage(conn, shard, chunks)
+    conn.execute(text("""
+        UPDATE farcaster_shard_cursors SET next_event_id = :c, updated_at = now(),
+            last_block_number = COALESCE(:b, last_block_number),
+            hub_head_event_id = GREATEST(COALESCE(hub_head_event_id, 0), :c)
+        WHERE shard_index = :s
+    """), {"c": new_cursor, "s": shard, "b": _block_of(kept[-1]) if kept and shard != HUBBLE_STREAM else None})
+    result.cursor = new_cursor
+    return more
 
 
 def unapplied_batches(conn: Connection, older_than_seconds: float = 0) -> list[int]:

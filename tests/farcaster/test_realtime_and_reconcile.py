@@ -125,3 +125,66 @@ def test_reconcile_repairs_both_directions_under_the_safe_rule(engine, cache_red
         """))
     result = reconcile_fid(engine, client, 7, grace_seconds=0, max_delete_ratio=0.05)
     assert result.db_only == 3 and result.refused and result.marked_deleted == 0
+
+
+def test_a_backlog_is_staged_in_segments_each_committed_with_its_cursor(engine, cache_redis, monkeypatch):
+    """Segments: each staged with its cursor advance and handed to on_staged right after its
+    commit; a failing segment stores nothing of itself and keeps the cursor after the last good
+    one; the result matches the ground truth."""
+    from .helpers import compare_with_truth, stream_message_hashes, target_set
+    from .test_backfill_domain import catch_up
+
+    monkeypatch.setattr(realtime, "STAGE_CHUNK_EVENTS", 100)
+    with running_hub(num_fids=150, seed=11) as hub:
+        ix, work = make_indexer(engine, cache_redis, hub.url)
+        realtime.ensure_cursors(engine, ix.client)
+        ix.add_target(7, root=True)
+        ix.add_target(21, root=True)
+        work.drain(ix)
+        initial_targets = target_set(engine)
+        hub.set_rate(0, events_per_block=40)
+        hub.advance(15)
+
+        def cursor() -> int:
+            with engine.connect() as conn:
+                return conn.execute(text("SELECT next_event_id FROM farcaster_shard_cursors WHERE shard_index = 1")).scalar()
+
+        handed: list[list[int]] = []
+
+        def on_staged(ids: list[int]) -> None:
+            with engine.connect() as conn:  # committed before it is handed over, with its cursor
+                last = conn.execute(text("SELECT max(last_event_id) FROM farcaster_staged_batches WHERE id = ANY(:i)"),
+                                    {"i": ids}).scalar()
+            assert last < cursor()
+            handed.append(ids)
+
+        real_parse, calls = realtime._parse_chunks, []
+
+        def parse_failing_third(relevant, where):
+            calls.append(where)
+            if len(calls) == 3:
+                raise realtime.HubDataError("bad event")
+            return real_parse(relevant, where)
+
+        monkeypatch.setattr(realtime, "_parse_chunks", parse_failing_third)
+        start = cursor()
+        with pytest.raises(realtime.HubDataError, match="bad event"):
+            realtime.poll_shard(engine, ix.client, ix.cache, 1, page_size=50, on_staged=on_staged)
+        assert len(handed) == 2 and start < cursor()  # two segments committed and handed over
+        with engine.connect() as conn:
+            staged = conn.execute(text("SELECT id FROM farcaster_staged_batches WHERE shard_index = 1 ORDER BY id")).scalars().all()
+        assert staged == [b for ids in handed for b in ids]
+        after_two = cursor()
+
+        monkeypatch.setattr(realtime, "_parse_chunks", real_parse)
+        handed.clear()
+        result = realtime.poll_shard(engine, ix.client, ix.cache, 1, page_size=50, on_staged=on_staged)
+        assert len(handed) > 1 and [b for ids in handed for b in ids] == result.staged_batch_ids
+        assert result.cursor == cursor() > after_two
+        for b in staged + result.staged_batch_ids:
+            work.apply_staged(b)
+        work.drain(ix)
+        catch_up(ix, work, hub)
+        truth = hub.ground_truth(roots=[7, 21])
+        problems = compare_with_truth(engine, truth, stream_message_hashes(hub), initial_targets)
+        assert not problems, "\n".join(problems[:30])
