@@ -6,8 +6,12 @@ workload through the same tasks operators use).
 """
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from app.catalogue import demo as catalogue_demo
+from app.farcaster import demo as farcaster_demo
 
 
 @dataclass(frozen=True)
@@ -27,41 +31,28 @@ def seed_canaries() -> str:
     return f"sent a canary to each of {len(QUEUES)} queues"
 
 
-def seed_analyses() -> str:
-    from app.analysis.demo import seed_demo
+def _seeder(module: str) -> Callable[[], str]:
+    """A pipeline's `seed_demo`, imported only when the local run calls it."""
 
-    return seed_demo()
+    def seed() -> str:
+        return importlib.import_module(module).seed_demo()
 
-
-# Farcaster: a simulated Snapchain hub (200 fids, one block per second per shard); every
-# process gets HUB_URLS pointing at it.
-HUB_SIM_PORT, HUB_SIM_FIDS, HUB_SIM_SEED = 3381, 200, 1
-FARCASTER_DEMO_ROOTS = (7, 21)
-
-
-def seed_farcaster() -> str:
-    """Index two roots and the simulated network's first client app (its users become roots)."""
-    from simulators.hub.generator import NetworkConfig
-    from simulators.hub.network import Network
-    from tasks.farcaster import indexer
-
-    app_fid = Network(NetworkConfig(seed=HUB_SIM_SEED, num_fids=HUB_SIM_FIDS)).plan.client_apps[0]
-    ix = indexer()
-    ix.add_client_app(app_fid)
-    ix.enqueue.discover(app_fid)
-    for root in FARCASTER_DEMO_ROOTS:
-        ix.add_target(root, root=True)
-    return (f"farcaster: indexing roots {', '.join(map(str, FARCASTER_DEMO_ROOTS))} and client app {app_fid} "
-            f"from the hub simulator")
+    seed.__name__ = f"{module}.seed_demo"
+    return seed
 
 
 DEMO_PROCESSES: tuple[DemoProcess, ...] = (
-    DemoProcess("hub-sim", f"python -m simulators.hub serve --port {HUB_SIM_PORT} --fids {HUB_SIM_FIDS} "
-                           f"--seed {HUB_SIM_SEED} --block-rate 1",
-                env={"HUB_URLS": f"http://127.0.0.1:{HUB_SIM_PORT}"}),
+    DemoProcess("hub-sim", farcaster_demo.HUB_SIM_COMMAND, env=farcaster_demo.HUB_SIM_ENV),
+    # The default CATALOGUE_IMPORT_URL points at this feed simulator.
+    DemoProcess("promidata-sim", catalogue_demo.DEMO_SIMULATOR_COMMAND),
     # Local pages to analyse; the analysis worker may fetch 127.0.0.1 only in the demo.
     DemoProcess("analysis-pages", "switchyard analyze demo-pages",
                 env={"ANALYSIS_ALLOW_PRIVATE_ADDRESSES": "true"}),
 )
 
-SEEDERS: tuple[Callable[[], str], ...] = (seed_canaries, seed_analyses, seed_farcaster)
+SEEDERS: tuple[Callable[[], str], ...] = (
+    seed_canaries,
+    _seeder("app.farcaster.demo"),
+    _seeder("app.catalogue.demo"),
+    _seeder("app.analysis.demo"),
+)
