@@ -124,7 +124,133 @@ class ParsedMessage:
         return self.table == "links" and self.values[1] == "follow"
 
 
+class _Fallback(Exception):
+    pass
+
+
+# Anything odd in the fast path sends the message to the checked path, which gives the verdict.
+_FALLBACK = (_Fallback, KeyError, TypeError, AttributeError, ValueError, OverflowError, OSError)
+_UTC = timezone.utc
+_fromts = datetime.fromtimestamp
+_fromhex = bytes.fromhex
+_b64decode = base64.b64decode
+
+
 def parse_message(obj: Any, where: str = "message") -> ParsedMessage:
+    """The message as a row; raises HubDataError (naming the field) or NotIndexed.
+
+    Well-formed messages take a fast path that builds no error locations; anything it does not
+    accept goes through the checked path, so results and errors are exactly the checked path's."""
+    try:
+        return _parse_fast(obj)
+    except _FALLBACK:
+        return _parse_checked(obj, where)
+
+
+def _u(v: Any) -> int:  # a non-negative int, exactly (bool and int subclasses take the checked path)
+    if type(v) is not int or v < 0:
+        raise _Fallback
+    return v
+
+
+def _s(v: Any) -> str:
+    if type(v) is not str or "\x00" in v:
+        raise _Fallback
+    return v
+
+
+def _x(v: Any, size: int | None = None) -> bytes:
+    if type(v) is not str or not v.startswith("0x"):
+        raise _Fallback
+    raw = _fromhex(v[2:])
+    if size is not None and len(raw) != size:
+        raise _Fallback
+    return raw
+
+
+def _b(v: Any, size: int | None = None) -> bytes:
+    if type(v) is not str:
+        raise _Fallback
+    raw = _b64decode(v, validate=True)
+    if size is not None and len(raw) != size:
+        raise _Fallback
+    return raw
+
+
+def _cid(v: Any) -> tuple[int, bytes]:
+    if type(v) is not dict:
+        raise _Fallback
+    return _u(v["fid"]), _x(v["hash"], 20)
+
+
+def _parse_fast(obj: Any) -> ParsedMessage:
+    if type(obj) is not dict:
+        raise _Fallback
+    data = obj["data"]
+    if type(data) is not dict:
+        raise _Fallback
+    mtype = MESSAGE_TYPES[data["type"]]
+    fid = _u(data["fid"])
+    ts = _fromts(_u(data["timestamp"]) + FARCASTER_EPOCH, tz=_UTC)
+    msg_hash = _x(obj["hash"], 20)
+    signer = _x(obj["signer"])
+    if mtype == CAST_ADD:
+        body = data["castAddBody"]
+        if type(body) is not dict:
+            raise _Fallback
+        parent = body.get("parentCastId")
+        parent_fid, parent_hash = _cid(parent) if parent else (None, None)
+        mentions, positions, embeds_in = body["mentions"], body["mentionsPositions"], body["embeds"]
+        if type(mentions) is not list or type(positions) is not list or type(embeds_in) is not list:
+            raise _Fallback
+        mentions = [_u(m) for m in mentions]
+        positions = [_u(p) for p in positions]
+        embeds = []
+        for e in embeds_in:
+            if type(e) is not dict:
+                raise _Fallback
+            if "url" in e:
+                embeds.append({"url": _s(e["url"])})
+            elif "castId" in e:
+                efid, ehash = _cid(e["castId"])
+                embeds.append({"castId": {"fid": efid, "hash": "0x" + ehash.hex()}})
+            else:
+                raise _Fallback
+        url = body.get("parentUrl")
+        values = (_s(body["text"]), _s(body.get("type", "CAST")), parent_fid, parent_hash,
+                  None if url is None else _s(url), mentions, positions, embeds)
+    elif mtype == CAST_REMOVE:
+        body = data["castRemoveBody"]
+        if type(body) is not dict:
+            raise _Fallback
+        values = (_b(body["targetHash"], 20),)
+    elif mtype == REACTION_ADD or mtype == REACTION_REMOVE:
+        body = data["reactionBody"]
+        if type(body) is not dict:
+            raise _Fallback
+        rtype = REACTION_TYPES[body["type"]]
+        if body.get("targetCastId") is not None:
+            tfid, thash = _cid(body["targetCastId"])
+            values = (mtype, rtype, tfid, thash, None)
+        else:
+            values = (mtype, rtype, None, None, _s(body["targetUrl"]))
+    elif mtype == LINK_ADD or mtype == LINK_REMOVE:
+        body = data["linkBody"]
+        if type(body) is not dict:
+            raise _Fallback
+        display = body.get("displayTimestamp")
+        values = (mtype, _s(body["type"]), _u(body["targetFid"]), None if display is None else _u(display))
+    elif mtype == USER_DATA_ADD:
+        body = data["userDataBody"]
+        if type(body) is not dict:
+            raise _Fallback
+        values = (_s(body["type"]), _s(body["value"]))
+    else:  # verifications: rare, and Solana ones are not indexed - the checked path
+        raise _Fallback
+    return ParsedMessage(msg_hash, fid, mtype, TABLE_OF_TYPE[mtype], values, ts, signer)
+
+
+def _parse_checked(obj: Any, where: str = "message") -> ParsedMessage:
     data = _field(obj, "data", where)
     type_name = _field(data, "type", f"{where}.data")
     mtype = MESSAGE_TYPES.get(type_name)

@@ -226,3 +226,65 @@ def test_staged_form_stores_what_the_events_store(engine):
         assert strip(conn.execute(text("SELECT * FROM farcaster_username_proofs")).all()) == strip(proofs)
         assert strip(conn.execute(text("SELECT * FROM farcaster_casts ORDER BY hash")).all()) == strip(casts)
         assert strip(conn.execute(text("SELECT * FROM farcaster_verifications ORDER BY hash")).all()) == strip(verifications)
+
+
+def _mutations(msg: dict):
+    """The message with one field at a time removed or replaced by a wrong value."""
+    import copy
+
+    bad_values = [None, True, -1, 1.5, "", "0x", "0xzz", "0x" + "ab" * 19, "not base64!", "a\x00b", [], {}, [1, -2],
+                  [{"nope": 1}], "LIKE", 10**30]
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                yield path + [k]
+                yield from walk(v, path + [k])
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                yield path + [i]
+                yield from walk(v, path + [i])
+
+    for path in list(walk(msg, [])):
+        for replacement in [...] + bad_values:
+            mutated = copy.deepcopy(msg)
+            parent = mutated
+            for k in path[:-1]:
+                parent = parent[k]
+            if replacement is ...:
+                if isinstance(parent, dict):
+                    del parent[path[-1]]
+                else:
+                    parent.pop(path[-1])
+            else:
+                parent[path[-1]] = replacement
+            yield mutated
+
+
+def test_fast_parse_gives_exactly_the_checked_result_or_error():
+    """parse_message's fast path must accept, reject and report exactly like the checked path."""
+    from app.farcaster import messages as mm
+
+    def outcome(parse, msg):
+        try:
+            return ("ok", parse(msg, "message"))
+        except Exception as exc:  # noqa: BLE001 - the exact exception is the point
+            return ("error", type(exc), str(exc))
+
+    originals = []
+    for e in _every_kind_of_event():
+        body = next((v for k, v in e.items() if k.endswith("Body")), {})
+        for key in ("message",):
+            if isinstance(body, dict) and body.get(key):
+                originals.append(body[key])
+        originals += [d for d in (body.get("deletedMessages") or [])] if isinstance(body, dict) else []
+    originals.append(m.reaction("ADD", 1, 100, "long", (2, m.h("t"))) | {"hash": m.h("x").upper().replace("0X", "0x")})
+    assert len(originals) >= 12
+    fast = [o for o in originals if "VERIFICATION" not in o["data"]["type"]]
+    assert len(fast) >= 10 and all(mm._parse_fast(o) == mm._parse_checked(o) for o in fast)  # the fast path is tested
+    checked = 0
+    for original in originals:
+        for msg in [original, *_mutations(original)]:
+            assert outcome(mm.parse_message, msg) == outcome(mm._parse_checked, msg), msg
+            checked += 1
+    assert checked > 1000
