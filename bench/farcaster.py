@@ -1,12 +1,14 @@
 """Benchmark of the Farcaster indexer against the hub simulator (a separate process).
 
 In one run, on the same data, it measures
-- backfill: messages/s of fetch + parse + batched writes for many fids (4 threads, like the
-  backfill pool), next to a raw COPY of the very rows it wrote into the same tables;
+- backfill: messages/s of fetch + parse + batched writes for many fids (4 worker processes,
+  like the prefork backfill pool), next to a raw COPY of the very rows it wrote into the same tables;
 - realtime catch-up: hub events/s of poll + relevance + staging + apply for a stream backlog
-  (every fid a target, so nearly every event is applied), next to a raw COPY of its rows;
+  (every fid a target, so nearly every event is applied; 2 poller and 2 applier processes, like
+  the realtime and events pools), next to a raw COPY of its rows;
 - latency: p50/p95 from a block being revealed (1 block/s per shard) to its rows being
-  committed, polling every second.
+  committed, polling every second;
+- CPU seconds of PostgreSQL, the hub simulator and the indexer's processes in each phase.
 
     .venv/bin/python bench/farcaster.py            # ~2 minutes
     .venv/bin/python bench/farcaster.py --quick    # smaller data, ~30 s
@@ -65,11 +67,13 @@ class Collect:
 
 
 _INDEXER = None
+_CLIENT = None
 
 
-def _applier_init() -> None:
-    """An events-pool stand-in: its own engine and cache connection, like a worker process."""
-    global _INDEXER
+def _worker_init(hub_url: str | None = None) -> None:
+    """A worker-pool process stand-in (every pool is prefork): its own engine, cache connection
+    and hub client, like a Celery worker process."""
+    global _INDEXER, _CLIENT
     import redis
 
     from app.db.session import dispose_engines
@@ -77,14 +81,77 @@ def _applier_init() -> None:
     dispose_engines()
     engine = get_engine()
     _INDEXER = Indexer(engine, TargetCache(engine, redis.Redis.from_url(os.environ["REDIS_URL"])), Collect())
+    if hub_url:
+        _CLIENT = HubClient(hub_url, page_size=1000)
+
+
+_applier_init = _worker_init
 
 
 def _apply(batch_id: int) -> dict:
     return _INDEXER.apply_staged(batch_id)
 
 
+def _backfill(fid: int) -> int:
+    s = backfill.fetch_and_store(_INDEXER.engine, _CLIENT, fid)
+    return s.messages + s.onchain_events + s.username_proofs
+
+
+def _poll(shard: int, queue=None) -> tuple[int, int, list[int]]:
+    """One poll of a realtime worker; staged batch ids go to ``queue`` as each segment commits
+    (like the task's apply_staged messages), when the indexer supports that."""
+    import inspect
+
+    kwargs = {}
+    if queue is not None and "on_staged" in inspect.signature(realtime.poll_shard).parameters:
+        kwargs["on_staged"] = lambda ids: [queue.put(b) for b in ids]
+    r = realtime.poll_shard(_INDEXER.engine, _CLIENT, _INDEXER.cache, shard, **kwargs)
+    if not kwargs and queue is not None:
+        for b in r.staged_batch_ids:
+            queue.put(b)
+    return r.events, r.relevant, r.staged_batch_ids
+
+
 def _noop(_: int) -> None:
     time.sleep(0.2)
+
+
+_CLK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_cpu(pid: int, children: bool = False) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+    return ticks / _CLK
+
+
+def cpu_snapshot(hub_pid: int) -> dict[str, float]:
+    """CPU seconds so far of PostgreSQL (every process of its user, with exited backends), the
+    hub simulator and this process with its exited children (Linux /proc; zeros elsewhere)."""
+    pg = 0.0
+    try:
+        import pwd
+
+        uid = pwd.getpwnam("postgres").pw_uid
+        for p in os.listdir("/proc"):
+            try:
+                if p.isdigit() and os.stat(f"/proc/{p}").st_uid == uid:
+                    pg += _proc_cpu(int(p), children=True)
+            except OSError:
+                pass
+    except (KeyError, OSError, ImportError):
+        pass
+    me = os.times()
+    return {"postgres": pg, "hub": _proc_cpu(hub_pid),
+            "indexer": me.user + me.system + me.children_user + me.children_system}
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float]) -> str:
+    return ", ".join(f"{k} {after[k] - before[k]:.1f}" for k in before)
 
 
 def free_port() -> int:
@@ -175,16 +242,23 @@ def main() -> int:
         with ThreadPoolExecutor(8) as pool:  # warm the hub: its first touch of a fid signs every message
             list(pool.map(lambda f: [list(client.paged(p, "messages", fid=f, **e)) for p, e in backfill.MESSAGE_ENDPOINTS],
                           sample))
-        started = time.perf_counter()
-        with ThreadPoolExecutor(4) as pool:
-            stats = list(pool.map(lambda f: backfill.fetch_and_store(engine, client, f), sample))
-        backfill_seconds = time.perf_counter() - started
-        backfill_messages = sum(s.messages + s.onchain_events + s.username_proofs for s in stats)
+        # As deployed: the backfill pool is 4 prefork worker processes.
+        with ProcessPoolExecutor(4, initializer=_worker_init, initargs=(url,)) as pool:
+            list(pool.map(_noop, range(8)))  # start them all before the clock matters
+            cpu0 = cpu_snapshot(hub.pid)
+            started = time.perf_counter()
+            backfill_messages = sum(pool.map(_backfill, sample))
+            backfill_seconds = time.perf_counter() - started
+        backfill_cpu = cpu_used(cpu0, cpu_snapshot(hub.pid))  # the workers' CPU counts once they have exited
         copy_seconds, copy_rows = copy_ceiling(engine, None)
         backfill_rate, backfill_copy = backfill_messages / backfill_seconds, copy_rows / copy_seconds
 
         # --- realtime catch-up --------------------------------------------------------------
-        def catch_up() -> tuple[int, int, float, float, int]:
+        import multiprocessing
+
+        staged = multiprocessing.Manager().Queue()
+
+        def catch_up() -> tuple[int, int, float, float, int, str]:
             """Read a backlog of ``blocks`` blocks; (events, relevant, seconds, COPY seconds, rows)."""
             sim(url, f"/_sim/advance?blocks={blocks}")
             with engine.connect() as conn:
@@ -193,34 +267,45 @@ def main() -> int:
                 while page := client.events(shard, cursor)["events"]:
                     cursor = page[-1]["id"] + 1
             phase_start = time.time()
-            started = time.perf_counter()
             events = relevant = 0
-            # As deployed: pollers (one per shard) and the events pool (2 worker processes) run
-            # at the same time.
-            with ThreadPoolExecutor(2) as pollers, ProcessPoolExecutor(2, initializer=_applier_init) as appliers:
-                list(appliers.map(_noop, range(4)))  # start both before the clock matters
-                started = time.perf_counter()
+            # As deployed: the realtime pool (2 worker processes, one poll per shard at a time) and
+            # the events pool (2 worker processes) run at the same time.
+            with ProcessPoolExecutor(2, initializer=_worker_init, initargs=(url,)) as pollers, \
+                    ProcessPoolExecutor(2, initializer=_worker_init) as appliers:
+                list(appliers.map(_noop, range(4)))  # start them all before the clock matters
+                list(pollers.map(_noop, range(4)))
                 applying = []
+
+                def dispatch() -> None:  # the broker: staged batch ids -> the events pool
+                    while (batch_id := staged.get()) is not None:
+                        applying.append(appliers.submit(_apply, batch_id))
+
+                dispatcher = threading.Thread(target=dispatch)
+                dispatcher.start()
+                cpu0 = cpu_snapshot(hub.pid)
+                started = time.perf_counter()
                 while True:
-                    polled = list(pollers.map(lambda s: realtime.poll_shard(engine, client, ix.cache, s), (1, 2)))
-                    applying += [appliers.submit(_apply, b) for p in polled for b in p.staged_batch_ids]
-                    events += sum(p.events for p in polled)
-                    relevant += sum(p.relevant for p in polled)
-                    if all(p.events == 0 for p in polled):
+                    polled = list(pollers.map(_poll, (1, 2), (staged, staged)))
+                    events += sum(p[0] for p in polled)
+                    relevant += sum(p[1] for p in polled)
+                    if all(p[0] == 0 for p in polled):
                         break
+                staged.put(None)
+                dispatcher.join()
                 for future in applying:
                     future.result()
             seconds = time.perf_counter() - started
+            cpu = cpu_used(cpu0, cpu_snapshot(hub.pid))  # appliers' CPU counts once they have exited
             copy_seconds, rows = copy_ceiling(engine, phase_start)
-            return events, relevant, seconds, copy_seconds, rows
+            return events, relevant, seconds, copy_seconds, rows, cpu
 
-        events, relevant, realtime_seconds, rt_copy_seconds, rt_rows = catch_up()
+        events, relevant, realtime_seconds, rt_copy_seconds, rt_rows, realtime_cpu = catch_up()
         realtime_rate, realtime_copy = events / realtime_seconds, events / rt_copy_seconds
         # Typical: targets are a small part of the network (here every 10th fid).
         with engine.begin() as conn:
             conn.execute(text("DELETE FROM farcaster_targets WHERE fid % 10 <> 0"))
         ix.cache.rebuild()
-        events10, relevant10, seconds10, copy10, rows10 = catch_up()
+        events10, relevant10, seconds10, copy10, rows10, cpu10 = catch_up()
         # --- latency at 1 s polling -----------------------------------------------------------
         # 0.97 blocks/s against a 1 s poll: the phase between reveal and poll sweeps the whole
         # second during the run (two exact 1 s clocks would lock to one arbitrary phase).
@@ -248,8 +333,10 @@ def main() -> int:
                     ix.apply_staged(batch_id)
                     committed = time.time()
                     with engine.connect() as conn:
-                        ids = conn.execute(text("SELECT jsonb_path_query(events::jsonb, '$[*].blockNumber')::bigint "
-                                                "FROM farcaster_staged_batches WHERE id = :i"), {"i": batch_id}).scalars()
+                        staged = conn.execute(text("SELECT events FROM farcaster_staged_batches WHERE id = :i"),
+                                              {"i": batch_id}).scalar()
+                        ids = (staged["blocks"] if isinstance(staged, dict)  # parsed form, or raw hub events
+                               else [e.get("blockNumber") for e in staged])
                         for block in set(ids):
                             if (shard, block) in revealed:
                                 latencies.append(committed - revealed[(shard, block)])
@@ -268,6 +355,7 @@ def main() -> int:
         print(f"realtime, 10% of fids targets: {events10} events ({relevant10} relevant) in {seconds10:.2f}s = "
               f"{events10 / seconds10:,.0f} events/s; raw COPY of its {rows10} rows: {events10 / copy10:,.0f} events/s; "
               f"ratio {copy10 / seconds10:.2f}")
+        print(f"CPU seconds: backfill {backfill_cpu}; realtime {realtime_cpu}; realtime 10% {cpu10}")
         print(f"latency:    block revealed -> rows committed at 1 s polling, {len(latencies)} blocks: "
               f"p50 {p50:.3f}s, p95 {p95:.3f}s")
     finally:
