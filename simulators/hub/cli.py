@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import threading
 
 from .faults import FaultConfig
 from .generator import NetworkConfig
 from .network import Network
+from ..serving import serve_until_stopped
 from .server import HubServer
 
 
@@ -62,15 +61,7 @@ def main(argv=None) -> int:
     hub.start()
     print(f"hub simulator: {hub.url} fids={net.config.num_fids} messages={net.total_messages} "
           f"client_apps={net.plan.client_apps} block_rate={args.block_rate}", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *a: stop.set())
-    try:
-        while not stop.wait(1.0):
-            pass
-    except KeyboardInterrupt:
-        pass
-    hub.stop()
-    return 0
+    return serve_until_stopped(hub)
 
 
 if __name__ == "__main__":

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import threading
 
+from ..serving import serve_until_stopped
 from .faults import Faults
 from .model import DEFAULT_SUPPLIERS, FeedModel
 from .server import PromidataServer
@@ -46,15 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     server = PromidataServer(model, port=args.port, faults=faults).start()
     print(f"promidata simulator: IMPORT_URL={server.import_url} suppliers={[s.code for s in model.suppliers]} "
           f"families={len(model.live_skus())} latency_ms={args.latency_ms:g}", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        while not stop.wait(1.0):
-            pass
-    except KeyboardInterrupt:
-        pass
-    server.stop()
-    return 0
+    return serve_until_stopped(server)
 
 
 if __name__ == "__main__":
