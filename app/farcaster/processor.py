@@ -59,6 +59,11 @@ class ApplyResult:
     backfill_requests: list[tuple[int, int]] = field(default_factory=list)  # (request id, fid) to send
 
 
+def _pg_array(ints: list[int]) -> str:
+    """An int array in PostgreSQL's text form: COPY parses it, with no per-element adaptation."""
+    return "{" + ",".join(map(str, ints)) + "}"
+
+
 def _raw(conn: Connection):
     return conn.connection.driver_connection
 
@@ -111,9 +116,11 @@ def _upsert(conn: Connection, table: str, stage: str) -> None:
     """))
 
 
-def _last_write_wins(conn: Connection, table: str, stage: str) -> None:
+def _last_write_wins(conn: Connection, table: str, stage: str, rows: list[tuple]) -> None:
     # Reactions target a cast or a URL: two keys without NULLs, so every lookup is an equality.
-    keys = ([("fid", "reaction_type", "target_cast_hash"), ("fid", "reaction_type", "target_url")]
+    # A key kind no staged row has is skipped (it would find nothing: k would be empty).
+    keys = ([k for k, i in ((("fid", "reaction_type", "target_cast_hash"), 7), (("fid", "reaction_type", "target_url"), 8))
+             if any(r[i] is not None for r in rows)]
             if table == "reactions" else [LWW_KEYS[table]])
     order_type = "l.message_type" if table != "user_data" else "0"
     for key in keys:
@@ -232,7 +239,8 @@ def _apply(conn: Connection, batch: Batch, result: ApplyResult, reason: str) -> 
     by_table: dict[str, list[tuple]] = {}
     for m in batch.messages.values():
         by = batch.deleted_by.get(m.hash)
-        values = m.values if m.table != "casts" else (*m.values[:-1], _EMBEDS_JSON.encode(m.values[-1]))
+        values = m.values if m.table != "casts" else (*m.values[:5], _pg_array(m.values[5]), _pg_array(m.values[6]),
+                                                      _EMBEDS_JSON.encode(m.values[7]))
         by_table.setdefault(m.table, []).append(
             (m.hash, m.fid, m.timestamp, m.signer, *values,
              by, by is not None, m.hash in batch.pruned, m.hash in batch.revoked))
@@ -247,7 +255,7 @@ def _apply(conn: Connection, batch: Batch, result: ApplyResult, reason: str) -> 
         _remove_wins_for_casts(conn, stages.get("casts"), stages.get("cast_removes"))
     for table in LWW_KEYS:
         if table in stages:
-            _last_write_wins(conn, table, stages[table])
+            _last_write_wins(conn, table, stages[table], by_table[table])
     if "user_data" in stages:
         _fold_profiles(conn, sorted({r[1] for r in by_table["user_data"]}))
     if batch.onchain:

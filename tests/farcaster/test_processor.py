@@ -226,6 +226,11 @@ def test_staged_form_stores_what_the_events_store(engine):
         assert strip(conn.execute(text("SELECT * FROM farcaster_username_proofs")).all()) == strip(proofs)
         assert strip(conn.execute(text("SELECT * FROM farcaster_casts ORDER BY hash")).all()) == strip(casts)
         assert strip(conn.execute(text("SELECT * FROM farcaster_verifications ORDER BY hash")).all()) == strip(verifications)
+        assert conn.execute(text("SELECT mentions, mentions_positions, embeds FROM farcaster_casts WHERE hash = :h"),
+                            {"h": bytes.fromhex(m.h("reply")[2:])}).one() == (
+            [3, 4], [0, 2], [{"url": "https://x.test/a"}, {"castId": {"fid": 5, "hash": m.h("embedded")}}])
+        assert conn.execute(text("SELECT mentions FROM farcaster_casts WHERE hash = :h"),
+                            {"h": bytes.fromhex(m.h("url-cast")[2:])}).scalar() == []
 
 
 def _mutations(msg: dict):
