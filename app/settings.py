@@ -111,6 +111,9 @@ class Settings(_PoolOverrides):  # type: ignore[misc, valid-type]
     catalogue_family_retry_delay_seconds: float = Field(default=10, ge=0)  # doubles per retry
     catalogue_image_max_retries: int = Field(default=5, ge=0)
     catalogue_image_retry_delay_seconds: float = Field(default=30, ge=0)
+    # A family with more new images than this hands their publishing to one catalogue.queue_uploads
+    # task, keeping the narrow product-family pool short; below it, the extra task costs more.
+    catalogue_fan_out_above: int = Field(default=12, ge=0)
     # Object storage: S3-compatible when a bucket is set (R2: endpoint https://<account>.r2.cloudflarestorage.com,
     # region "auto"), otherwise files under a local directory.
     catalogue_storage_dir: str = "var/catalogue-images"

@@ -23,9 +23,6 @@ from app.db import get_engine
 from app.settings import get_settings
 
 SUPPLIER_CODE_RE = re.compile(r"^A\d+$")
-FAN_OUT_ABOVE = 2  # a family with more new images than this publishes them through queue_uploads
-
-
 def _supplier_code(value: Any) -> str:
     if not isinstance(value, str) or not SUPPLIER_CODE_RE.match(value):
         raise InvalidArguments(f"supplier_code must be an A-number like 'A23', got {value!r}")
@@ -148,9 +145,9 @@ def sync_family(self: Any, sync_id: int, sku: str, json_url: str, feed_hash: str
             raise
         raise self.retry(exc=exc, countdown=_backoff(settings.catalogue_family_retry_delay_seconds, retries),
                          max_retries=limit)
-    if len(uploads) > FAN_OUT_ABOVE:
-        # The product-family pool (3 processes) is the pipeline's narrowest stage: hand the
-        # per-image publishing to the image pool instead of doing it here.
+    if len(uploads) > settings.catalogue_fan_out_above:
+        # The product-family pool (3 processes) is the pipeline's narrowest stage: hand many
+        # per-image publishes to the image pool instead of doing them here.
         queue_uploads.apply_async(args=[sync_id, sku])
     else:
         with celery.producer_or_acquire() as producer:

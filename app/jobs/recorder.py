@@ -11,7 +11,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, update
+from sqlalchemy import func, text
 from sqlalchemy.dialects.postgresql import insert
 
 from app.db import get_engine
@@ -22,21 +22,66 @@ log = logging.getLogger(__name__)
 jobs = Job.__table__
 
 
-def _json_safe(value: Any, max_bytes: int) -> Any:
-    """Return value if it is JSON within max_bytes, else a small, readable stand-in."""
+def _json_text(value: Any, max_bytes: int) -> str:
+    """JSON text of value if within max_bytes, else of a small, readable stand-in (encoded once)."""
     try:
         encoded = json.dumps(value, default=repr)
     except (TypeError, ValueError):
-        return {"unserializable": repr(value)[: max_bytes // 2]}
+        return json.dumps({"unserializable": repr(value)[: max_bytes // 2]})
     if len(encoded) > max_bytes:
-        return {"truncated": True, "bytes": len(encoded), "preview": encoded[: max_bytes // 2]}
-    return json.loads(encoded)
+        return json.dumps({"truncated": True, "bytes": len(encoded), "preview": encoded[: max_bytes // 2]})
+    return encoded
 
 
 def _max_bytes() -> int:
     from app.settings import get_settings
 
     return get_settings().jobs_result_max_bytes
+
+
+def _run(statement: Any, params: dict[str, Any]) -> Any:
+    with get_engine().begin() as conn:
+        return conn.execute(statement, params)
+
+
+# Statements are built once: they run two or three times per task, and building, hashing and
+# compiling a fresh SQLAlchemy construct each time cost more client CPU than the write itself.
+_PUBLISHED = text("""
+    INSERT INTO jobs (id, name, queue, state, args, kwargs, priority, parent_id, root_id, eta)
+    VALUES (:id, :name, :queue, 'PENDING', CAST(:args AS jsonb), CAST(:kwargs AS jsonb), :priority,
+            :parent_id, :root_id, :eta)
+    ON CONFLICT (id) DO UPDATE SET eta = EXCLUDED.eta, updated_at = now()
+""")
+_STARTED = text("""
+    INSERT INTO jobs (id, name, queue, state, worker, args, kwargs, parent_id, root_id, attempts, started_at)
+    VALUES (:id, :name, :queue, 'STARTED', :worker, CAST(:args AS jsonb), CAST(:kwargs AS jsonb),
+            :parent_id, :root_id, 1, now())
+    ON CONFLICT (id) DO UPDATE SET state = 'STARTED', worker = EXCLUDED.worker,
+        queue = COALESCE(jobs.queue, EXCLUDED.queue),
+        attempts = jobs.attempts + 1,  -- counts executions, redeliveries included
+        started_at = now(), finished_at = NULL, updated_at = now()
+    RETURNING attempts
+""")
+# A retry is published before the attempt that raised it is recorded, so the next attempt can
+# start (even finish) first; the stale attempt's late update must not overwrite it. attempt NULL
+# (failures seen by the parent process, such as hard time limits) applies unconditionally.
+_THIS_ATTEMPT = "id = :id AND (CAST(:attempt AS integer) IS NULL OR attempts = :attempt)"
+_SUCCEEDED = text(f"""
+    UPDATE jobs SET state = 'SUCCESS', result = CAST(:result AS jsonb), error = NULL, traceback = NULL,
+        progress = CASE WHEN progress IS NULL THEN NULL ELSE 100 END,  -- reporters end at 100
+        finished_at = now(), updated_at = now()
+    WHERE {_THIS_ATTEMPT}
+""")
+_FAILED = text(f"""
+    UPDATE jobs SET state = :state, error = :error, traceback = :traceback,
+        finished_at = CASE WHEN :final THEN now() END, updated_at = now()
+    WHERE {_THIS_ATTEMPT}
+""")
+_PROGRESS = text("""
+    UPDATE jobs SET progress = COALESCE(CAST(:progress AS smallint), progress),
+        progress_info = COALESCE(CAST(:info AS jsonb), progress_info), updated_at = now()
+    WHERE id = :id
+""")
 
 
 def record_published(
@@ -51,20 +96,11 @@ def record_published(
     root_id: str | None = None,
     eta: datetime | None = None,
 ) -> None:
-    """A message was sent. Never overwrites a later state (retries republish the same id)."""
+    """A message was sent. Never overwrites a later state (retries republish the same id: only the ETA moves)."""
     limit = _max_bytes()
-    stmt = insert(jobs).values(
-        id=job_id, name=name, queue=queue, state=JobState.PENDING,
-        args=_json_safe(args, limit), kwargs=_json_safe(kwargs, limit),
-        priority=priority, parent_id=parent_id, root_id=root_id, eta=eta,
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[jobs.c.id],
-        # A retry republishes the same id: keep the state, refresh the ETA.
-        set_={"eta": stmt.excluded.eta, "updated_at": func.now()},
-    )
-    with get_engine().begin() as conn:
-        conn.execute(stmt)
+    _run(_PUBLISHED, {"id": job_id, "name": name, "queue": queue, "args": _json_text(args, limit),
+                      "kwargs": _json_text(kwargs, limit), "priority": priority, "parent_id": parent_id,
+                      "root_id": root_id, "eta": eta})
 
 
 def record_started(
@@ -80,82 +116,25 @@ def record_started(
 ) -> int:
     """Record an execution starting; returns its attempt number (1 for the first execution)."""
     limit = _max_bytes()
-    stmt = insert(jobs).values(
-        id=job_id, name=name, queue=queue, state=JobState.STARTED, worker=worker,
-        args=_json_safe(args, limit), kwargs=_json_safe(kwargs, limit),
-        parent_id=parent_id, root_id=root_id, attempts=1,
-        started_at=func.now(),
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[jobs.c.id],
-        set_={
-            "state": JobState.STARTED,
-            "worker": worker,
-            "queue": func.coalesce(jobs.c.queue, queue),
-            "attempts": jobs.c.attempts + 1,  # counts executions, redeliveries included
-            "started_at": func.now(),
-            "finished_at": None,
-            "updated_at": func.now(),
-        },
-    ).returning(jobs.c.attempts)
-    with get_engine().begin() as conn:
-        return int(conn.execute(stmt).scalar_one())
-
-
-def _for_attempt(job_id: str, attempt: int | None):  # noqa: ANN202 - a SQLAlchemy UPDATE
-    """An UPDATE of one job that only applies to the given execution.
-
-    A retry is published before the attempt that raised it is recorded, so the
-    next attempt can start (even finish) first; the stale attempt's late update
-    must not overwrite it. attempt=None (failures seen by the parent process,
-    such as hard time limits) applies unconditionally.
-    """
-    stmt = update(jobs).where(jobs.c.id == job_id)
-    if attempt is not None:
-        stmt = stmt.where(jobs.c.attempts == attempt)
-    return stmt
+    return int(_run(_STARTED, {"id": job_id, "name": name, "queue": queue, "worker": worker,
+                               "args": _json_text(args, limit), "kwargs": _json_text(kwargs, limit),
+                               "parent_id": parent_id, "root_id": root_id}).scalar_one())
 
 
 def record_progress(job_id: str, percent: int | None, info: dict[str, Any] | None) -> None:
-    values: dict[str, Any] = {"updated_at": func.now()}
-    if percent is not None:
-        values["progress"] = max(0, min(100, int(percent)))
-    if info is not None:
-        values["progress_info"] = _json_safe(info, _max_bytes())
-    with get_engine().begin() as conn:
-        conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
+    _run(_PROGRESS, {"id": job_id, "progress": None if percent is None else max(0, min(100, int(percent))),
+                     "info": None if info is None else _json_text(info, _max_bytes())})
 
 
 def record_succeeded(job_id: str, result: Any, attempt: int | None = None) -> None:
-    with get_engine().begin() as conn:
-        conn.execute(
-            _for_attempt(job_id, attempt).values(
-                state=JobState.SUCCESS,
-                result=_json_safe(result, _max_bytes()),
-                error=None,
-                traceback=None,
-                # Tasks that reported progress end at 100; others stay NULL.
-                progress=case((jobs.c.progress.is_(None), None), else_=100),
-                finished_at=func.now(),
-                updated_at=func.now(),
-            )
-        )
+    _run(_SUCCEEDED, {"id": job_id, "attempt": attempt, "result": _json_text(result, _max_bytes())})
 
 
 def record_failed(job_id: str, state: str, error: str, traceback: str | None,
                   attempt: int | None = None) -> None:
     """FAILURE (final), RETRY (another attempt is scheduled) or REVOKED."""
-    final = state in JobState.FINAL
-    with get_engine().begin() as conn:
-        conn.execute(
-            _for_attempt(job_id, attempt).values(
-                state=state,
-                error=error[:10000],
-                traceback=traceback[-20000:] if traceback else None,
-                finished_at=func.now() if final else None,
-                updated_at=func.now(),
-            )
-        )
+    _run(_FAILED, {"id": job_id, "attempt": attempt, "state": state, "error": error[:10000],
+                   "traceback": traceback[-20000:] if traceback else None, "final": state in JobState.FINAL})
 
 
 def record_rejected(*, job_id: str, name: str, queue: str | None, error: str) -> None:
