@@ -39,6 +39,7 @@ def create_app() -> Celery:
 
     app.conf.beat_schedule = build_schedule(settings)
     from app.jobs import signals  # noqa: F401  - connects the jobs-table recorder
+    from app.dashboard import worker_pauses  # noqa: F401  - workers honour queues paused in the dashboard
 
     return app
 
