@@ -1,0 +1,144 @@
+"""The jobs and job pages' reads: keyset-paged lists (newest change first) and one job with its links.
+
+Lists page by (updated_at, id) from the last row shown, never by OFFSET, so the
+hundredth page of 100k failed jobs costs what the first does (ix_jobs_state_updated).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, func, select, tuple_
+
+from app.dashboard.models import Resend
+from app.db import get_engine
+from app.jobs.models import Job, JobState
+
+jobs = Job.__table__
+resends = Resend.__table__
+
+LIST_COLUMNS = (jobs.c.id, jobs.c.name, jobs.c.queue, jobs.c.state, jobs.c.attempts, jobs.c.progress,
+                jobs.c.error, jobs.c.worker, jobs.c.eta, jobs.c.created_at, jobs.c.updated_at)
+CHILDREN_SHOWN = 100
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ended: the last row's (updated_at, id)."""
+
+    updated_at: datetime
+    id: str
+
+    def encode(self) -> str:
+        return f"{self.updated_at.isoformat()}|{self.id}"
+
+    @classmethod
+    def decode(cls, text: str | None) -> "Cursor | None":
+        if not text or "|" not in text:
+            return None
+        at, job_id = text.split("|", 1)
+        try:
+            return cls(datetime.fromisoformat(at), job_id)
+        except ValueError:
+            return None
+
+
+@dataclass
+class JobPage:
+    rows: list[dict[str, Any]]
+    next: Cursor | None  # None on the last page
+
+
+def list_jobs(*, state: str | None = None, queue: str | None = None, name: str | None = None,
+              after: Cursor | None = None, limit: int = 50) -> JobPage:
+    stmt = select(*LIST_COLUMNS).order_by(jobs.c.updated_at.desc(), jobs.c.id.desc()).limit(limit + 1)
+    if state:
+        stmt = stmt.where(jobs.c.state == state)
+    if queue:
+        stmt = stmt.where(jobs.c.queue == queue)
+    if name:
+        stmt = stmt.where(jobs.c.name == name)
+    if after:
+        stmt = stmt.where(tuple_(jobs.c.updated_at, jobs.c.id) < tuple_(after.updated_at, after.id))
+    with get_engine().connect() as conn:
+        rows = [dict(row) for row in conn.execute(stmt).mappings()]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    _add_resent_as(rows)
+    return JobPage(rows, Cursor(rows[-1]["updated_at"], rows[-1]["id"]) if more else None)
+
+
+def failed_jobs(*, queue: str | None = None, after: Cursor | None = None, limit: int = 50) -> JobPage:
+    return list_jobs(state=JobState.FAILURE, queue=queue, after=after, limit=limit)
+
+
+def count_failed(queue: str | None = None) -> dict[str, int]:
+    """{"failed": all failed jobs, "not_retried": those the dashboard has not retried yet}."""
+    retried = exists().where(resends.c.original_id == jobs.c.id)
+    stmt = select(func.count(), func.count().filter(~retried)).where(jobs.c.state == JobState.FAILURE)
+    if queue:
+        stmt = stmt.where(jobs.c.queue == queue)
+    with get_engine().connect() as conn:
+        failed, not_retried = conn.execute(stmt).one()
+    return {"failed": failed, "not_retried": not_retried}
+
+
+def _add_resent_as(rows: list[dict[str, Any]]) -> None:
+    """Each row's replacement, if the dashboard retried it or ran it early (one query per page)."""
+    ids = [row["id"] for row in rows]
+    found: dict[str, dict[str, Any]] = {}
+    if ids:
+        stmt = (select(resends.c.original_id, resends.c.job_id, resends.c.reason, jobs.c.state)
+                .outerjoin(jobs, jobs.c.id == resends.c.job_id).where(resends.c.original_id.in_(ids)))
+        with get_engine().connect() as conn:
+            found = {r["original_id"]: dict(r) for r in conn.execute(stmt).mappings()}
+    for row in rows:
+        row["resent_as"] = found.get(row["id"])
+
+
+def job_detail(job_id: str) -> dict[str, Any] | None:
+    """The job row plus its parent, children (first CHILDREN_SHOWN, counts by state) and resend links."""
+    with get_engine().connect() as conn:
+        job = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
+        if job is None:
+            return None
+        job = dict(job)
+        link_ids = [i for i in (job["parent_id"], job["root_id"]) if i and i != job_id]
+        linked = {r["id"]: dict(r) for r in conn.execute(
+            select(jobs.c.id, jobs.c.name, jobs.c.state).where(jobs.c.id.in_(link_ids))).mappings()}
+        job["parent"] = linked.get(job["parent_id"]) or _missing(job["parent_id"])
+        job["root"] = (linked.get(job["root_id"]) or _missing(job["root_id"])
+                       if job["root_id"] not in (job_id, job["parent_id"]) else None)
+        job["children"] = [dict(r) for r in conn.execute(
+            select(jobs.c.id, jobs.c.name, jobs.c.state, jobs.c.progress, jobs.c.updated_at)
+            .where(jobs.c.parent_id == job_id).order_by(jobs.c.created_at, jobs.c.id)
+            .limit(CHILDREN_SHOWN)).mappings()]
+        job["children_by_state"] = dict(conn.execute(
+            select(jobs.c.state, func.count()).where(jobs.c.parent_id == job_id).group_by(jobs.c.state)).all())
+        job["resent_as"] = _resend(conn, resends.c.original_id == job_id, resends.c.job_id)
+        job["resend_of"] = _resend(conn, resends.c.job_id == job_id, resends.c.original_id)
+    return job
+
+
+def _missing(job_id: str | None) -> dict[str, Any] | None:
+    return {"id": job_id, "name": None, "state": None} if job_id else None
+
+
+def _resend(conn: Any, where: Any, other: Any) -> dict[str, Any] | None:
+    """A resend link seen from one side: the other job's id, name and state, why and by whom."""
+    stmt = (select(other.label("id"), resends.c.reason, resends.c.requested_by, resends.c.requested_at,
+                   jobs.c.name, jobs.c.state)
+            .outerjoin(jobs, jobs.c.id == other).where(where))
+    row = conn.execute(stmt).mappings().first()
+    return dict(row) if row else None
+
+
+def scheduled_jobs(queue: str, limit: int = 50) -> list[dict[str, Any]]:
+    """Jobs published with an ETA that have not started: the ones "run now" applies to."""
+    stmt = (select(*LIST_COLUMNS)
+            .where(jobs.c.queue == queue, jobs.c.eta.is_not(None),
+                   jobs.c.state.in_((JobState.PENDING, JobState.RETRY)))
+            .order_by(jobs.c.eta, jobs.c.id).limit(limit))
+    with get_engine().connect() as conn:
+        return [dict(row) for row in conn.execute(stmt).mappings()]

@@ -1,0 +1,117 @@
+"""The pages' reads against real PostgreSQL and Redis: counts, waiting messages, keyset pages, job links."""
+from __future__ import annotations
+
+from app.dashboard import job_queries, queue_overview, waiting_messages
+from app.dashboard.models import PausedQueue, Resend
+from app.db import get_engine
+from tests.conftest import TEST_ENV
+from tests.dashboard.rows import ago, job_row, kombu_message
+
+
+def test_queue_summaries_count_broker_and_history_by_state(db, redis_client):
+    for state, n in (("SUCCESS", 3), ("FAILURE", 2), ("STARTED", 1), ("RETRY", 1), ("REVOKED", 1)):
+        for _ in range(n):
+            job_row(state=state)
+    job_row(state="PENDING", eta=ago(minutes=-10))  # scheduled
+    job_row(state="PENDING")  # plain waiting: counted by the broker, not as scheduled
+    job_row(queue="events", state="FAILURE")
+    redis_client.lpush("maintenance", kombu_message("maintenance.fail", ["a"], {}))
+    redis_client.lpush("maintenance:6", kombu_message("maintenance.fail", ["b"], {}),
+                       kombu_message("maintenance.fail", ["c"], {}))
+    with get_engine().begin() as conn:
+        conn.execute(PausedQueue.__table__.insert().values(queue="events", paused_by="ops"))
+
+    summaries = {q.name: q for q in queue_overview.queue_summaries(TEST_ENV["REDIS_URL"])}
+
+    m = summaries["maintenance"]
+    assert (m.waiting, m.waiting_by_priority) == (3, {0: 1, 3: 0, 6: 2, 9: 0})
+    assert (m.active, m.scheduled, m.retrying, m.completed, m.failed, m.discarded) == (1, 1, 1, 3, 2, 1)
+    assert m.pool == "maintenance" and m.paused is None
+    assert summaries["events"].failed == 1 and summaries["events"].paused.paused_by == "ops"
+    assert summaries["realtime"].waiting == 0 and summaries["realtime"].by_state == {}
+
+
+def test_waiting_messages_are_paged_in_run_order_across_priorities(db, redis_client):
+    # kombu LPUSHes and workers BRPOP the highest priority list first: run order is each list's tail first.
+    ids = {}
+    for step, label in ((6, "low-1"), (6, "low-2"), (0, "high-1"), (0, "high-2"), (3, "normal-1")):
+        ids[label] = job_row(state="PENDING", args=[label], created_at=ago(seconds=30))
+        key = "maintenance" if step == 0 else f"maintenance:{step}"
+        redis_client.lpush(key, kombu_message("maintenance.fail", [label], {"k": 1}, job_id=ids[label]))
+    redis_client.lpush("maintenance", kombu_message("maintenance.fail", [], {}, content_type="application/x-python-serialize"))
+
+    everything, total = waiting_messages.read_page(redis_client, "maintenance", 0, 50)
+    assert total == 6
+    assert [m.args[0] if m.args else None for m in everything] == \
+        ["high-1", "high-2", None, "normal-1", "low-1", "low-2"]
+    assert [m.priority for m in everything] == [0, 0, 0, 3, 6, 6]
+    assert everything[2].error == "body not shown (application/x-python-serialize)"  # pickle is never decoded
+    assert everything[0].kwargs == {"k": 1} and everything[0].task == "maintenance.fail"
+    assert everything[0].enqueued_at is not None  # from the job history
+
+    pages = [waiting_messages.read_page(redis_client, "maintenance", offset, 2)[0] for offset in (0, 2, 4, 6)]
+    assert [m.position for page in pages for m in page] == list(range(6))
+    assert [[m.args[0] if m.args else None for m in page] for page in pages] == \
+        [["high-1", "high-2"], [None, "normal-1"], ["low-1", "low-2"], []]
+
+
+def test_remove_takes_one_waiting_message_out_by_id(db, redis_client):
+    keep, drop = kombu_message("maintenance.fail", ["keep"], {}), kombu_message("maintenance.fail", ["drop"], {}, job_id="drop-me")
+    redis_client.lpush("maintenance:3", keep, drop)
+    assert waiting_messages.remove(redis_client, "maintenance", "drop-me") is True
+    assert waiting_messages.remove(redis_client, "maintenance", "drop-me") is False
+    assert redis_client.lrange("maintenance:3", 0, -1) == [keep]
+
+
+def test_job_lists_page_by_keyset_newest_change_first(db):
+    ids = [job_row(state="FAILURE", updated_at=ago(seconds=i)) for i in range(120)]
+    job_row(state="SUCCESS")
+    job_row(state="FAILURE", queue="events")
+
+    seen, after, pages = [], None, 0
+    while True:
+        page = job_queries.failed_jobs(queue="maintenance", after=after, limit=50)
+        seen += [row["id"] for row in page.rows]
+        pages += 1
+        if page.next is None:
+            break
+        after = job_queries.Cursor.decode(page.next.encode())
+    assert pages == 3 and seen == ids  # ids were made newest first
+    assert len(job_queries.list_jobs(limit=500).rows) == 122
+    assert {r["state"] for r in job_queries.list_jobs(state="SUCCESS").rows} == {"SUCCESS"}
+    assert job_queries.Cursor.decode("garbage") is None
+
+
+def test_job_detail_links_parent_children_and_resends(db):
+    sync = job_row(name="catalogue.sync_supplier", queue="supplier-sync", state="SUCCESS")
+    family = job_row(name="catalogue.sync_family", queue="product-family", state="SUCCESS", parent_id=sync, root_id=sync)
+    images = [job_row(name="catalogue.upload_image", queue="image-upload", state=s, parent_id=family, root_id=sync)
+              for s in ("SUCCESS", "SUCCESS", "FAILURE")]
+    retry = job_row(name="catalogue.upload_image", queue="image-upload", state="SUCCESS")
+    with get_engine().begin() as conn:
+        conn.execute(Resend.__table__.insert().values(job_id=retry, original_id=images[2], reason="retry",
+                                                      requested_by="admin"))
+
+    detail = job_queries.job_detail(family)
+    assert detail["parent"]["id"] == sync and detail["parent"]["name"] == "catalogue.sync_supplier"
+    assert detail["root"] is None  # the root is the parent: shown once
+    assert [c["id"] for c in detail["children"]] == images
+    assert detail["children_by_state"] == {"SUCCESS": 2, "FAILURE": 1}
+
+    image = job_queries.job_detail(images[2])
+    assert image["root"]["id"] == sync and image["parent"]["id"] == family
+    assert image["resent_as"]["id"] == retry and image["resent_as"]["state"] == "SUCCESS"
+    assert job_queries.job_detail(retry)["resend_of"]["id"] == images[2]
+    assert job_queries.count_failed("image-upload") == {"failed": 1, "not_retried": 0}
+    assert job_queries.job_detail("nope") is None
+
+    orphan = job_row(parent_id="cleaned-away")
+    assert job_queries.job_detail(orphan)["parent"] == {"id": "cleaned-away", "name": None, "state": None}
+
+
+def test_scheduled_jobs_are_the_ones_waiting_for_an_eta(db):
+    later = job_row(state="PENDING", eta=ago(minutes=-30))
+    sooner = job_row(state="RETRY", eta=ago(minutes=-1))
+    job_row(state="PENDING")
+    job_row(state="SUCCESS", eta=ago(minutes=5))
+    assert [j["id"] for j in job_queries.scheduled_jobs("maintenance")] == [sooner, later]
