@@ -10,7 +10,7 @@ import os
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, ValidationError, create_model, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, create_model, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from workers.pools import POOLS, Pool
@@ -70,6 +70,15 @@ class Settings(_PoolOverrides):  # type: ignore[misc, valid-type]
     flower_port: int = Field(default=5555, ge=1, le=65535)
     flower_address: str = "127.0.0.1"
     flower_basic_auth: str | None = None  # "user:pass[,user2:pass2]"
+    # OAuth instead of (or with) basic auth, as Flower's --auth/--auth_provider/--oauth2_* options:
+    # the emails allowed (a regexp like ".*@example.com" or "a@x.com|b@x.com") and the login handler.
+    flower_auth: str | None = None
+    flower_auth_provider: str | None = None  # e.g. flower.views.auth.GithubLoginHandler
+    flower_oauth2_key: str | None = None
+    flower_oauth2_secret: str | None = Field(default=None, repr=False)
+    flower_oauth2_redirect_uri: str | None = None
+    # Basic-auth user names or OAuth emails who may only look: every dashboard and Flower action is refused.
+    flower_readonly_users: str | None = None
 
     # --- farcaster indexer --------------------------------------------------
     # Comma-separated hub base URLs, tried in order (failover); the default is the local simulator.
@@ -168,6 +177,35 @@ class Settings(_PoolOverrides):  # type: ignore[misc, valid-type]
         if value and any(":" not in pair for pair in value.split(",")):
             raise ValueError("must be user:password pairs separated by commas")
         return value or None
+
+    @field_validator("flower_auth", "flower_auth_provider", "flower_oauth2_key", "flower_oauth2_secret",
+                     "flower_oauth2_redirect_uri", "flower_readonly_users")
+    @classmethod
+    def _empty_flower_option_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("flower_readonly_users")
+    @classmethod
+    def _readonly_users_exist(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # With basic auth alone, a viewer who is not a basic-auth user is a typo that would leave
+        # the real user with full rights; OAuth emails cannot be checked here.
+        basic = info.data.get("flower_basic_auth")
+        if value and basic and not info.data.get("flower_auth"):
+            known = {pair.split(":", 1)[0] for pair in basic.split(",")}
+            unknown = sorted({name.strip() for name in value.split(",") if name.strip()} - known)
+            if unknown:
+                raise ValueError(f"not FLOWER_BASIC_AUTH users: {', '.join(unknown)}")
+        return value
+
+    @property
+    def flower_auth_configured(self) -> bool:
+        """Flower asks who you are (basic auth or OAuth)."""
+        return bool(self.flower_basic_auth or self.flower_auth)
+
+    @property
+    def flower_viewers(self) -> frozenset[str]:
+        """User names / emails who may only view the dashboard."""
+        return frozenset(n.strip() for n in (self.flower_readonly_users or "").split(",") if n.strip())
 
     @property
     def beat_redis_url(self) -> str:
