@@ -116,17 +116,32 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def flower_argv(address: str | None = None, port: int | None = None) -> list[str]:
+    """Flower with the Switchyard dashboard (app.dashboard), same options as `celery -A app flower`."""
     settings = get_settings()
-    argv = [sys.executable, "-m", "celery", "-A", "app", "flower",
+    argv = [sys.executable, "-m", "app.dashboard",
             f"--address={address or settings.flower_address}", f"--port={port or settings.flower_port}"]
-    if settings.flower_basic_auth:
-        argv.append(f"--basic-auth={settings.flower_basic_auth}")
+    for option, value in (("auth", settings.flower_auth), ("auth_provider", settings.flower_auth_provider),
+                          ("oauth2_key", settings.flower_oauth2_key),
+                          ("oauth2_redirect_uri", settings.flower_oauth2_redirect_uri)):
+        if value:
+            argv.append(f"--{option}={value}")
     return argv
+
+
+def flower_env() -> dict[str, str]:
+    """Passwords go by environment, not argv (which every local user can read in ps)."""
+    settings = get_settings()
+    env = dict(os.environ)
+    if settings.flower_basic_auth:
+        env["FLOWER_BASIC_AUTH"] = settings.flower_basic_auth
+    if settings.flower_oauth2_secret:
+        env["FLOWER_OAUTH2_SECRET"] = settings.flower_oauth2_secret
+    return env
 
 
 def cmd_flower(args: argparse.Namespace) -> int:
     argv = flower_argv(args.address, args.port)
-    os.execv(argv[0], argv)
+    os.execve(argv[0], argv, flower_env())
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -176,7 +191,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--print", action="store_true", help="print the celery command instead of running it")
     p.set_defaults(func=cmd_worker)
 
-    p = subparsers.add_parser("flower", help="run the Flower dashboard")
+    p = subparsers.add_parser("flower", help="run the dashboard: Flower plus queues, jobs and actions")
     p.add_argument("--address")
     p.add_argument("--port", type=int)
     p.set_defaults(func=cmd_flower)

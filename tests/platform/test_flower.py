@@ -1,4 +1,5 @@
-"""Flower (started the way the Procfile does) shows every pool's worker online with its queues."""
+"""Flower (started the way the Procfile does) shows every pool's worker online with its queues,
+and serves the Switchyard dashboard pages on the same port."""
 from __future__ import annotations
 
 import os
@@ -42,6 +43,9 @@ def test_flower_lists_every_pool_online_with_its_queues(database, worker_pools, 
             queues = {q["name"] for q in listed[workers[pool.name].nodename]["active_queues"]}
             assert queues == set(pool.queues)
             assert listed[workers[pool.name].nodename]["stats"]["pool"]["max-concurrency"] >= 1
+        queues_page = requests.get(f"http://127.0.0.1:{port}/queues", timeout=10)
+        assert queues_page.status_code == 200
+        assert all(f'id="queue-{queue}"' in queues_page.text for pool in POOLS for queue in pool.queues)
     finally:
         flower.send_signal(signal.SIGTERM)
         try:

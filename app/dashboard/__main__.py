@@ -1,0 +1,4 @@
+"""`python -m app.dashboard [flower options]` (what `switchyard flower` runs)."""
+from app.dashboard.launcher import main
+
+main()

@@ -1,0 +1,93 @@
+"""The dashboard's pages (GET): queues, one queue, failed jobs, jobs, one job, the add-job form."""
+from __future__ import annotations
+
+from typing import Any
+
+from tornado import web
+
+from app.dashboard import actions, job_queries, queue_overview, waiting_messages
+from app.dashboard.cleanup import CLEANABLE
+from app.dashboard.handler_base import DashboardHandler
+from app.dashboard.pauses import UnknownQueue, check_queue, paused_queues
+from app.jobs.models import JobState
+from workers.pools import QUEUES
+
+PAGE_SIZE = 50
+
+
+def _known_queue(queue: str) -> str:
+    try:
+        return check_queue(queue)
+    except UnknownQueue as exc:
+        raise web.HTTPError(404, str(exc)) from None
+
+
+class QueuesPage(DashboardHandler):
+    @web.authenticated
+    async def get(self) -> None:
+        summaries = await self.blocking(queue_overview.queue_summaries, self.application.settings["dashboard_redis_url"])
+        self.render("queues.html", active_tab="queues", queues=summaries)
+
+
+class QueuePage(DashboardHandler):
+    @web.authenticated
+    async def get(self, queue: str) -> None:
+        queue = _known_queue(queue)
+        offset = max(0, self.get_query_argument_int("offset", 0))
+        summary = (await self.blocking(queue_overview.queue_summaries,
+                                       self.application.settings["dashboard_redis_url"], (queue,)))[0]
+        messages, total = await self.blocking(waiting_messages.read_page, self.redis, queue, offset, PAGE_SIZE)
+        delayed = await self.blocking(job_queries.scheduled_jobs, queue)
+        self.render("queue.html", active_tab="queues", queue=summary, messages=messages, total=total,
+                    offset=offset, page_size=PAGE_SIZE, delayed=delayed, cleanable=list(CLEANABLE))
+
+
+class JobsPage(DashboardHandler):
+    """Jobs newest change first, filtered by state, queue and task name; /failed is state FAILURE."""
+
+    failed_only = False
+
+    @web.authenticated
+    async def get(self) -> None:
+        queue = self.get_query_argument("queue", "") or None
+        if queue:
+            _known_queue(queue)
+        state = JobState.FAILURE if self.failed_only else (self.get_query_argument("state", "") or None)
+        if state and state not in JobState.ALL:
+            raise web.HTTPError(400, f"unknown state {state!r}; one of {', '.join(JobState.ALL)}")
+        name = self.get_query_argument("name", "") or None
+        after = job_queries.Cursor.decode(self.get_query_argument("after", ""))
+        page = await self.blocking(job_queries.list_jobs, state=state, queue=queue, name=name, after=after,
+                                   limit=PAGE_SIZE)
+        counts = await self.blocking(job_queries.count_failed, queue) if self.failed_only else None
+        self.render("jobs.html", active_tab="failed" if self.failed_only else "jobs", page=page,
+                    failed_only=self.failed_only, counts=counts, queue=queue, state=state, name=name,
+                    queues=QUEUES, states=JobState.ALL, first_page=after is None,
+                    paused=await self.blocking(paused_queues))
+
+
+class FailedJobsPage(JobsPage):
+    failed_only = True
+
+
+class JobPage(DashboardHandler):
+    @web.authenticated
+    async def get(self, job_id: str) -> None:
+        job = await self.blocking(job_queries.job_detail, job_id)
+        if job is None:
+            raise web.HTTPError(404, f"no job {job_id!r} in the jobs table (never recorded, or cleaned)")
+        self.render("job.html", active_tab="jobs", job=job, queues=QUEUES,
+                    retryable=job["state"] in actions.RETRYABLE,
+                    delayed=job["state"] in actions.DELAYED and job["eta"] is not None)
+
+
+class AddJobPage(DashboardHandler):
+    @web.authenticated
+    async def get(self) -> None:
+        self.render_form()
+
+    def render_form(self, error: str | None = None, **values: Any) -> None:
+        defaults = {"task": self.get_query_argument("task", ""), "args": "[]", "kwargs": "{}", "priority": "",
+                    "delay": ""}
+        self.render("add_job.html", active_tab="add-job", tasks=actions.known_tasks(), error=error,
+                    values={**defaults, **values})
