@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
+from app.dashboard.models import Resend
 from app.dashboard.pauses import Pause, paused_queues
 from app.db import get_engine
 from app.jobs.models import Job, JobState
@@ -17,6 +18,7 @@ from app.queues import waiting_by_priority
 from workers.pools import QUEUES, pool_for_queue
 
 jobs = Job.__table__
+resends = Resend.__table__
 
 
 @dataclass
@@ -26,6 +28,7 @@ class QueueSummary:
     waiting_by_priority: dict[int, int]  # in the broker, per priority step (0 highest)
     by_state: dict[str, int] = field(default_factory=dict)  # jobs table
     scheduled: int = 0  # published with an ETA or countdown, not started yet
+    retried_failures: int = 0  # failed jobs the dashboard already sent again
     paused: Pause | None = None
 
     @property
@@ -46,7 +49,8 @@ class QueueSummary:
 
     @property
     def failed(self) -> int:
-        return self.by_state.get(JobState.FAILURE, 0)
+        """Failed and not retried yet: what still needs an operator."""
+        return self.by_state.get(JobState.FAILURE, 0) - self.retried_failures
 
     @property
     def discarded(self) -> int:
@@ -71,15 +75,26 @@ def scheduled_counts() -> dict[str, int]:
         return {queue or "": n for queue, n in conn.execute(stmt)}
 
 
+def retried_failure_counts() -> dict[str, int]:
+    """Failed jobs already retried, per queue (from the small resends table outwards)."""
+    stmt = (select(jobs.c.queue, func.count())
+            .select_from(resends.join(jobs, jobs.c.id == resends.c.original_id))
+            .where(jobs.c.state == JobState.FAILURE).group_by(jobs.c.queue))
+    with get_engine().connect() as conn:
+        return {queue or "": n for queue, n in conn.execute(stmt)}
+
+
 def queue_summaries(redis_url: str, queues: tuple[str, ...] = QUEUES) -> list[QueueSummary]:
     waiting = waiting_by_priority(redis_url, queues)
     counts = counts_by_state()
     scheduled = scheduled_counts()
+    retried = retried_failure_counts()
     paused = paused_queues()
     summaries = []
     for queue in queues:
         pool = pool_for_queue(queue)
         summaries.append(QueueSummary(
             name=queue, pool=pool.name if pool else None, waiting_by_priority=waiting[queue],
-            by_state=counts.get(queue, {}), scheduled=scheduled.get(queue, 0), paused=paused.get(queue)))
+            by_state=counts.get(queue, {}), scheduled=scheduled.get(queue, 0),
+            retried_failures=retried.get(queue, 0), paused=paused.get(queue)))
     return summaries

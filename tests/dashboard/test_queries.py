@@ -1,15 +1,18 @@
 """The pages' reads against real PostgreSQL and Redis: counts, waiting messages, keyset pages, job links."""
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from app.dashboard import job_queries, queue_overview, waiting_messages
 from app.dashboard.models import PausedQueue, Resend
 from app.db import get_engine
+from app.jobs.models import Job
 from tests.conftest import TEST_ENV
 from tests.dashboard.rows import ago, job_row, kombu_message
 
 
 def test_queue_summaries_count_broker_and_history_by_state(db, redis_client):
-    for state, n in (("SUCCESS", 3), ("FAILURE", 2), ("STARTED", 1), ("RETRY", 1), ("REVOKED", 1)):
+    for state, n in (("SUCCESS", 3), ("FAILURE", 3), ("STARTED", 1), ("RETRY", 1), ("REVOKED", 1)):
         for _ in range(n):
             job_row(state=state)
     job_row(state="PENDING", eta=ago(minutes=-10))  # scheduled
@@ -20,12 +23,15 @@ def test_queue_summaries_count_broker_and_history_by_state(db, redis_client):
                        kombu_message("maintenance.fail", ["c"], {}))
     with get_engine().begin() as conn:
         conn.execute(PausedQueue.__table__.insert().values(queue="events", paused_by="ops"))
+        failed = conn.execute(select(Job.__table__.c.id).where(Job.__table__.c.state == "FAILURE").limit(1)).scalar()
+        conn.execute(Resend.__table__.insert().values(job_id="a-retry", original_id=failed, reason="retry"))
 
     summaries = {q.name: q for q in queue_overview.queue_summaries(TEST_ENV["REDIS_URL"])}
 
     m = summaries["maintenance"]
     assert (m.waiting, m.waiting_by_priority) == (3, {0: 1, 3: 0, 6: 2, 9: 0})
     assert (m.active, m.scheduled, m.retrying, m.completed, m.failed, m.discarded) == (1, 1, 1, 3, 2, 1)
+    assert m.retried_failures == 1  # failed counts only those not retried yet
     assert m.pool == "maintenance" and m.paused is None
     assert summaries["events"].failed == 1 and summaries["events"].paused.paused_by == "ops"
     assert summaries["realtime"].waiting == 0 and summaries["realtime"].by_state == {}
