@@ -1,0 +1,150 @@
+"""End to end in a real headless Chromium (Debian's, driven by Playwright): log in, see the queues,
+retry a failed job and see it succeed, pause a queue and see new jobs wait, resume and see them run.
+
+Screenshots go to the test's tmp directory and to artifacts/screenshots/ for people to look at.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.celery_app import celery
+from app.jobs import queries
+from tests.conftest import ROOT
+from tests.dashboard.servers import ADMIN, BASIC_AUTH_ENV, VIEWER, running_dashboard
+from tests.support import wait_until
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = ROOT / "artifacts" / "screenshots"
+
+
+class Screenshots:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.taken: list[Path] = []
+
+    def take(self, page, name: str) -> None:
+        path = self.directory / f"{len(self.taken) + 1:02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        self.taken.append(path)
+
+    def publish(self) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for path in self.taken:
+            shutil.copy2(path, ARTIFACTS / path.name)
+
+
+@pytest.fixture
+def browser_for(tmp_path) -> Iterator:
+    """Opens a Chromium (fresh profile) with the given basic-auth credentials, or none."""
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is needed for this test: apt-get install chromium (.ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    contexts = []
+    with sync_playwright() as playwright:
+        def open_browser(credentials: tuple[str, str] | None):
+            profile = tempfile.mkdtemp(prefix="chromium-profile-", dir=tmp_path)
+            context = playwright.chromium.launch_persistent_context(
+                profile, executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+                viewport={"width": 1400, "height": 900},
+                http_credentials={"username": credentials[0], "password": credentials[1]} if credentials else None)
+            context.set_default_timeout(20_000)
+            contexts.append(context)
+            return context.pages[0] if context.pages else context.new_page()
+
+        yield open_browser
+        for context in contexts:
+            context.close()
+
+
+def reload_until(page, selector: str, attribute: str, value: str, timeout: float = 60) -> None:
+    def shows() -> bool:
+        page.reload()
+        return page.get_attribute(selector, attribute) == value
+
+    wait_until(shows, timeout=timeout, interval=0.5, message=f"{selector} {attribute}={value} on {page.url}")
+
+
+@pytest.mark.slow
+def test_operator_retries_a_failed_job_and_pauses_and_resumes_a_queue(db, redis_client, worker_pools,
+                                                                       browser_for, tmp_path):
+    worker_pools.start("maintenance")
+    # A job that fails all 6 of its automatic attempts; the dashboard's retry is the 7th, which succeeds.
+    failing = celery.send_task("maintenance.flaky", kwargs={"fail_attempts": 6}).id
+    wait_until(lambda: (queries.get_job(failing) or {}).get("state") == "FAILURE", timeout=60,
+               message="the drill job to fail")
+    shots = Screenshots(tmp_path / "screenshots")
+    shots.directory.mkdir()
+
+    with running_dashboard(tmp_path, BASIC_AUTH_ENV) as dashboard:
+        try:
+            anonymous = browser_for(None)
+            assert anonymous.request.get(dashboard.url + "/queues").status == 401  # no login, no dashboard
+
+            page = browser_for(ADMIN)
+            assert page.goto(dashboard.url + "/queues").status == 200
+            row = page.locator("#queue-maintenance")
+            assert row.locator('[data-count="failed"]').inner_text() == "1"
+            assert page.locator("#dashboard-user").inner_text().startswith("signed in as admin")
+            shots.take(page, "queues")
+
+            # Open the failed job from the failed-jobs page, retry it, follow it to success.
+            row.locator('[data-count="failed"] a').click()
+            page.locator(f'tr[data-job="{failing}"] a').first.click()
+            assert page.get_attribute("#job-page", "data-state") == "FAILURE"
+            assert "attempt 6 fails on purpose" in page.locator("#job-error").inner_text()
+            assert page.locator("#job-progress").count() == 1
+            shots.take(page, "failed-job")
+            page.locator('[data-action="retry"]').click()
+            assert "Retried as job" in page.locator("#dashboard-notice").inner_text()
+            page.locator("#job-resent-as a").first.click()
+            retry_id = page.get_attribute("#job-page", "data-job")
+            assert retry_id != failing and page.locator("#job-resend-of").inner_text().startswith(failing)
+            reload_until(page, "#job-page", "data-state", "SUCCESS")
+            assert '"attempts": 7' in page.locator("#job-result").inner_text()
+            shots.take(page, "retried-job-succeeded")
+
+            # Pause: a job added now waits in Redis.
+            page.goto(f"{dashboard.url}/queues/maintenance")
+            page.locator('[data-action="pause"]').click()
+            assert page.get_attribute('#queue-page [data-status]', "data-status") == "paused"
+            page.goto(dashboard.url + "/jobs/new")
+            page.fill("#task", "maintenance.flaky")
+            page.fill("#kwargs", '{"fail_attempts": 0, "steps": 3}')
+            page.locator('[data-action="add-job"]').click()
+            waiting_id = page.get_attribute("#job-page", "data-job")
+            page.goto(f"{dashboard.url}/queues/maintenance")
+            assert page.locator('[data-count="waiting"] .metric-value').inner_text() == "1"
+            assert page.locator(f'#waiting-table tr[data-job="{waiting_id}"]').count() == 1
+            shots.take(page, "paused-queue-with-a-waiting-job")
+            assert redis_client.llen("maintenance") == 1 and queries.get_job(waiting_id)["state"] == "PENDING"
+
+            # Resume: it runs.
+            page.locator('[data-action="resume"]').click()
+            assert "Resumed maintenance" in page.locator("#dashboard-notice").inner_text()
+            page.goto(f"{dashboard.url}/jobs/{waiting_id}")
+            reload_until(page, "#job-page", "data-state", "SUCCESS")
+            shots.take(page, "resumed-job-succeeded")
+            page.goto(dashboard.url + "/queues")
+            assert page.get_attribute("#queue-maintenance [data-status]", "data-status") == "running"
+            shots.take(page, "queues-after")
+
+            # A viewer sees the same pages without any action.
+            viewer = browser_for(VIEWER)
+            viewer.goto(dashboard.url + "/queues")
+            assert viewer.locator("[data-action]").count() == 0
+            assert "read-only" in viewer.locator("#dashboard-user").inner_text()
+            shots.take(viewer, "viewer-queues")
+        finally:
+            from app.dashboard import pauses
+
+            if "maintenance" in pauses.paused_queues():  # never leave the shared maintenance worker paused
+                pauses.resume("maintenance")
+            shots.publish()
