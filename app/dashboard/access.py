@@ -21,7 +21,7 @@ def basic_auth_user(handler: tornado.web.RequestHandler) -> str | None:
     if scheme != "Basic" or not credentials:
         return None
     try:
-        return b64decode(credentials.strip()).decode().split(":", 1)[0]
+        return b64decode(credentials.strip()).decode().split(":", 1)[0] or None
     except (ValueError, UnicodeDecodeError):
         return None
 

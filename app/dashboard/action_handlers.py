@@ -14,7 +14,7 @@ from app.dashboard import actions, cleanup, pauses
 from app.dashboard.access import refuse_viewer
 from app.dashboard.actions import ActionError
 from app.dashboard.handler_base import DashboardHandler
-from app.dashboard.pages import AddJobPage, _known_queue
+from app.dashboard.pages import AddJobPage, known_queue
 from app.queues import waiting
 
 AGE_UNITS = {"minutes": 60, "hours": 3600, "days": 86400}
@@ -58,7 +58,7 @@ class RunJobNow(ActionHandler):
 class RetryFailed(ActionHandler):
     @web.authenticated
     async def post(self, queue: str) -> None:
-        queue = _known_queue(queue)
+        queue = known_queue(queue)
         await self.act(actions.retry_failed, queue, by=self.user, done=f"Retried {{result}} failed jobs of {queue}.",
                        default_next=self.reverse_url("dashboard-failed") + f"?queue={queue}")
 
@@ -66,7 +66,7 @@ class RetryFailed(ActionHandler):
 class PauseQueue(ActionHandler):
     @web.authenticated
     async def post(self, queue: str) -> None:
-        queue = _known_queue(queue)
+        queue = known_queue(queue)
         outcome = await self.blocking(pauses.pause, queue, by=self.user)
         self.notify(f"Paused {queue}: {outcome.answered} running workers told to stop consuming it; "
                     f"workers started later will not consume it either.")
@@ -76,7 +76,7 @@ class PauseQueue(ActionHandler):
 class ResumeQueue(ActionHandler):
     @web.authenticated
     async def post(self, queue: str) -> None:
-        queue = _known_queue(queue)
+        queue = known_queue(queue)
         outcome = await self.blocking(pauses.resume, queue)
         workers = ", ".join(outcome.changed) or "no running worker"
         self.notify(f"Resumed {queue}: consumed again by {workers}.")
@@ -88,7 +88,7 @@ class PurgeQueue(ActionHandler):
 
     @web.authenticated
     async def get(self, queue: str) -> None:
-        queue = _known_queue(queue)
+        queue = known_queue(queue)
         refuse_viewer(self)
         n = (await self.blocking(waiting, self.application.settings["dashboard_redis_url"], [queue]))[queue]
         self.render("confirm.html", active_tab="queues", queue=queue, action="purge",
@@ -99,7 +99,7 @@ class PurgeQueue(ActionHandler):
 
     @web.authenticated
     async def post(self, queue: str) -> None:
-        queue = _known_queue(queue)
+        queue = known_queue(queue)
         if self.get_body_argument("confirm", "") != queue:
             raise web.HTTPError(400, f"purge not confirmed: type the queue name ({queue}) to confirm")
         await self.act(cleanup.purge_queue, queue, redis_client=self.redis, by=self.user,
@@ -110,7 +110,7 @@ class PurgeQueue(ActionHandler):
 class CleanQueue(ActionHandler):
     """GET asks (how many records would go), POST with confirm=<queue name> deletes them."""
 
-    def _form(self, queue: str) -> tuple[str, float, str]:
+    def _form(self) -> tuple[str, float, str]:
         kind = self.get_argument("kind", "completed")
         unit = self.get_argument("unit", "days")
         try:
@@ -123,9 +123,9 @@ class CleanQueue(ActionHandler):
 
     @web.authenticated
     async def get(self, queue: str) -> None:
-        queue = _known_queue(queue)
+        queue = known_queue(queue)
         refuse_viewer(self)
-        kind, seconds, age = self._form(queue)
+        kind, seconds, age = self._form()
         try:
             n = await self.blocking(cleanup.count_cleanable, queue, kind, seconds)
         except ActionError as exc:
@@ -139,8 +139,8 @@ class CleanQueue(ActionHandler):
 
     @web.authenticated
     async def post(self, queue: str) -> None:
-        queue = _known_queue(queue)
-        kind, seconds, age = self._form(queue)
+        queue = known_queue(queue)
+        kind, seconds, age = self._form()
         if self.get_body_argument("confirm", "") != queue:
             raise web.HTTPError(400, f"clean not confirmed: type the queue name ({queue}) to confirm")
         await self.act(cleanup.clean_jobs, queue, kind, seconds, by=self.user,

@@ -15,7 +15,7 @@ from workers.pools import QUEUES
 PAGE_SIZE = 50
 
 
-def _known_queue(queue: str) -> str:
+def known_queue(queue: str) -> str:
     try:
         return check_queue(queue)
     except UnknownQueue as exc:
@@ -32,7 +32,7 @@ class QueuesPage(DashboardHandler):
 class QueuePage(DashboardHandler):
     @web.authenticated
     async def get(self, queue: str) -> None:
-        queue = _known_queue(queue)
+        queue = known_queue(queue)
         offset = max(0, self.get_query_argument_int("offset", 0))
         summary = (await self.blocking(queue_overview.queue_summaries,
                                        self.application.settings["dashboard_redis_url"], (queue,)))[0]
@@ -51,7 +51,7 @@ class JobsPage(DashboardHandler):
     async def get(self) -> None:
         queue = self.get_query_argument("queue", "") or None
         if queue:
-            _known_queue(queue)
+            known_queue(queue)
         state = JobState.FAILURE if self.failed_only else (self.get_query_argument("state", "") or None)
         if state and state not in JobState.ALL:
             raise web.HTTPError(400, f"unknown state {state!r}; one of {', '.join(JobState.ALL)}")

@@ -11,30 +11,24 @@ from app.dashboard.actions import ActionError
 from app.dashboard.models import Resend
 from app.db import get_engine
 from app.jobs import queries
+from tests.dashboard.fixtures import idle_maintenance  # noqa: F401 - a fixture
 from tests.dashboard.rows import ago, job_row, kombu_message
 from tests.support import wait_until
-
-
-@pytest.fixture
-def idle_queues(db, redis_client, worker_pools):
-    """Nothing consumes maintenance, so what the actions send stays visible in Redis."""
-    worker_pools.stop("maintenance")
-    return redis_client
 
 
 def waiting(client, queue="maintenance"):
     return waiting_messages.read_page(client, queue, 0, 100)[0]
 
 
-def test_add_job_sends_a_registered_task_with_json_arguments(idle_queues):
+def test_add_job_sends_a_registered_task_with_json_arguments(idle_maintenance):
     job_id = actions.add_job("maintenance.flaky", "[]", '{"fail_attempts": 0, "steps": 2}', priority=6, by="ops")
-    [message] = waiting(idle_queues)
+    [message] = waiting(idle_maintenance)
     assert (message.id, message.task, message.args, message.kwargs, message.priority) == \
         (job_id, "maintenance.flaky", [], {"fail_attempts": 0, "steps": 2}, 6)
     wait_until(lambda: queries.get_job(job_id), message="the job to be recorded")
 
     delayed = actions.add_job("maintenance.fail", '["later"]', "", countdown=3600)
-    assert {m.id: m.eta is not None for m in waiting(idle_queues)} == {job_id: False, delayed: True}
+    assert {m.id: m.eta is not None for m in waiting(idle_maintenance)} == {job_id: False, delayed: True}
 
 
 @pytest.mark.parametrize("task, args, kwargs, error", [
@@ -46,17 +40,17 @@ def test_add_job_sends_a_registered_task_with_json_arguments(idle_queues):
     ("maintenance.fail", '["a", "b"]', "{}", "maintenance.fail: arguments do not match its signature"),
     ("maintenance.flaky", "[]", '{"nope": 1}', "unexpected keyword argument 'nope'"),
 ])
-def test_add_job_refuses_bad_input_with_a_clear_error(idle_queues, task, args, kwargs, error):
+def test_add_job_refuses_bad_input_with_a_clear_error(idle_maintenance, task, args, kwargs, error):
     with pytest.raises(ActionError, match=error.replace("(", r"\(").replace("[", r"\[")):
         actions.add_job(task, args, kwargs)
-    assert waiting(idle_queues) == []
+    assert waiting(idle_maintenance) == []
 
 
-def test_retry_resends_a_failed_job_once_with_its_arguments_and_attempts(idle_queues):
+def test_retry_resends_a_failed_job_once_with_its_arguments_and_attempts(idle_maintenance):
     failed = job_row(name="maintenance.flaky", args=[], kwargs={"fail_attempts": 6}, attempts=6, priority=3)
     new_id = actions.retry_job(failed, by="ops")
 
-    [message] = waiting(idle_queues)
+    [message] = waiting(idle_maintenance)
     assert (message.id, message.task, message.kwargs, message.priority, message.retries) == \
         (new_id, "maintenance.flaky", {"fail_attempts": 6}, 3, 6)
     with get_engine().connect() as conn:
@@ -71,38 +65,38 @@ def test_retry_resends_a_failed_job_once_with_its_arguments_and_attempts(idle_qu
         actions.retry_job(job_row(args={"truncated": True, "bytes": 99999, "preview": "[..."}))
     with pytest.raises(ActionError, match="no job 'missing'"):
         actions.retry_job("missing")
-    assert len(waiting(idle_queues)) == 1
+    assert len(waiting(idle_maintenance)) == 1
 
 
-def test_retry_all_failed_sends_each_not_yet_retried_failure_of_the_queue_once(idle_queues):
+def test_retry_all_failed_sends_each_not_yet_retried_failure_of_the_queue_once(idle_maintenance):
     failures = [job_row(args=[f"f{i}"], updated_at=ago(minutes=i)) for i in range(5)]
     actions.retry_job(failures[0])
     job_row(queue="events", name="canary.events", args=[])  # another queue
     job_row(state="SUCCESS")
 
     assert actions.retry_failed("maintenance", by="ops", batch=2) == 4
-    assert sorted(m.args[0] for m in waiting(idle_queues)) == ["f0", "f1", "f2", "f3", "f4"]
+    assert sorted(m.args[0] for m in waiting(idle_maintenance)) == ["f0", "f1", "f2", "f3", "f4"]
     assert actions.retry_failed("maintenance") == 0  # nothing left to retry: a second click sends nothing
-    assert waiting(idle_queues, "events") == []
+    assert waiting(idle_maintenance, "events") == []
     with pytest.raises(ValueError, match="unknown queue 'nope'"):
         actions.retry_failed("nope")
 
 
-def test_run_now_replaces_a_delayed_job_waiting_in_redis(idle_queues):
+def test_run_now_replaces_a_delayed_job_waiting_in_redis(idle_maintenance):
     delayed = actions.add_job("maintenance.fail", '["later"]', countdown=3600)
     wait_until(lambda: (queries.get_job(delayed) or {}).get("eta"), message="the ETA to be recorded")
 
-    new_id = actions.run_now(delayed, redis_client=idle_queues, by="ops")
+    new_id = actions.run_now(delayed, redis_client=idle_maintenance, by="ops")
 
-    [message] = waiting(idle_queues)  # the delayed message is gone, the replacement has no ETA
+    [message] = waiting(idle_maintenance)  # the delayed message is gone, the replacement has no ETA
     assert (message.id, message.args, message.eta) == (new_id, ["later"], None)
     old = queries.get_job(delayed)
     assert old["state"] == "REVOKED" and old["error"] == f"run now as {new_id} by ops"
     with pytest.raises(ActionError, match="not waiting for its ETA"):
-        actions.run_now(job_row(state="FAILURE"), redis_client=idle_queues)
+        actions.run_now(job_row(state="FAILURE"), redis_client=idle_maintenance)
 
 
-def test_clean_deletes_old_finished_records_of_one_queue_in_batches(idle_queues):
+def test_clean_deletes_old_finished_records_of_one_queue_in_batches(idle_maintenance):
     old_done = [job_row(state="SUCCESS", updated_at=ago(days=3)) for _ in range(7)]
     recent_done = job_row(state="SUCCESS", updated_at=ago(hours=1))
     old_failed = job_row(state="FAILURE", updated_at=ago(days=3))
@@ -117,13 +111,13 @@ def test_clean_deletes_old_finished_records_of_one_queue_in_batches(idle_queues)
         cleanup.clean_jobs("maintenance", "running", 0)
 
 
-def test_purge_deletes_every_priority_list_and_marks_the_jobs_revoked(idle_queues):
+def test_purge_deletes_every_priority_list_and_marks_the_jobs_revoked(idle_maintenance):
     ids = [actions.add_job("maintenance.fail", json.dumps([str(p)]), priority=p) for p in (0, 3, 6, 9)]
     wait_until(lambda: all(queries.get_job(i) for i in ids), message="the jobs to be recorded")
-    idle_queues.lpush("maintenance", b"not json at all")
+    idle_maintenance.lpush("maintenance", b"not json at all")
     actions.add_job("canary.events")
 
-    assert cleanup.purge_queue("maintenance", redis_client=idle_queues, by="ops") == 5
-    assert waiting(idle_queues) == [] and len(waiting(idle_queues, "events")) == 1
+    assert cleanup.purge_queue("maintenance", redis_client=idle_maintenance, by="ops") == 5
+    assert waiting(idle_maintenance) == [] and len(waiting(idle_maintenance, "events")) == 1
     assert {queries.get_job(i)["state"] for i in ids} == {"REVOKED"}
     assert queries.get_job(ids[0])["error"] == "purged from the queue by ops"

@@ -8,10 +8,12 @@ from app.dashboard.models import PausedQueue, Resend
 from app.db import get_engine
 from app.jobs.models import Job
 from tests.conftest import TEST_ENV
+from tests.dashboard.fixtures import idle_maintenance  # noqa: F401 - a fixture
 from tests.dashboard.rows import ago, job_row, kombu_message
 
 
-def test_queue_summaries_count_broker_and_history_by_state(db, redis_client):
+def test_queue_summaries_count_broker_and_history_by_state(idle_maintenance):
+    redis_client = idle_maintenance
     for state, n in (("SUCCESS", 3), ("FAILURE", 3), ("STARTED", 1), ("RETRY", 1), ("REVOKED", 1)):
         for _ in range(n):
             job_row(state=state)
@@ -37,7 +39,8 @@ def test_queue_summaries_count_broker_and_history_by_state(db, redis_client):
     assert summaries["realtime"].waiting == 0 and summaries["realtime"].by_state == {}
 
 
-def test_waiting_messages_are_paged_in_run_order_across_priorities(db, redis_client):
+def test_waiting_messages_are_paged_in_run_order_across_priorities(idle_maintenance):
+    redis_client = idle_maintenance
     # kombu LPUSHes and workers BRPOP the highest priority list first: run order is each list's tail first.
     ids = {}
     for step, label in ((6, "low-1"), (6, "low-2"), (0, "high-1"), (0, "high-2"), (3, "normal-1")):
@@ -61,7 +64,8 @@ def test_waiting_messages_are_paged_in_run_order_across_priorities(db, redis_cli
         [["high-1", "high-2"], [None, "normal-1"], ["low-1", "low-2"], []]
 
 
-def test_remove_takes_one_waiting_message_out_by_id(db, redis_client):
+def test_remove_takes_one_waiting_message_out_by_id(idle_maintenance):
+    redis_client = idle_maintenance
     keep, drop = kombu_message("maintenance.fail", ["keep"], {}), kombu_message("maintenance.fail", ["drop"], {}, job_id="drop-me")
     redis_client.lpush("maintenance:3", keep, drop)
     assert waiting_messages.remove(redis_client, "maintenance", "drop-me") is True

@@ -12,6 +12,7 @@ from app.dashboard.models import PausedQueue
 from app.db import get_engine
 from app.jobs import queries
 from tests.conftest import ROOT, TEST_ENV
+from tests.dashboard.fixtures import idle_maintenance  # noqa: F401 - a fixture
 from tests.dashboard.rows import job_row
 from tests.dashboard.servers import ADMIN, BASIC_AUTH_ENV, VIEWER, offered_actions, running_dashboard, xsrf_token
 
@@ -20,12 +21,6 @@ from tests.dashboard.servers import ADMIN, BASIC_AUTH_ENV, VIEWER, offered_actio
 def dashboard(database, tmp_path_factory):
     with running_dashboard(tmp_path_factory.mktemp("dashboard"), BASIC_AUTH_ENV) as server:
         yield server
-
-
-@pytest.fixture
-def idle(db, redis_client, worker_pools):
-    worker_pools.stop("maintenance")  # what the dashboard sends stays visible in Redis
-    return redis_client
 
 
 def session_for(user: tuple[str, str]) -> requests.Session:
@@ -60,7 +55,7 @@ def test_admin_sees_the_pages_and_their_actions(dashboard, db, redis_client):
     assert admin.get(dashboard.url + "/jobs/nope", timeout=10).status_code == 404
 
 
-def test_viewer_sees_no_actions_and_every_action_is_refused(dashboard, idle):
+def test_viewer_sees_no_actions_and_every_action_is_refused(dashboard, idle_maintenance):
     failed = job_row()
     viewer = session_for(VIEWER)
     for path in ("/queues", "/queues/maintenance", "/failed", f"/jobs/{failed}"):
@@ -89,10 +84,10 @@ def test_viewer_sees_no_actions_and_every_action_is_refused(dashboard, idle):
     assert viewer.get(dashboard.url + "/api/workers", timeout=10).status_code == 200  # reading is fine
     with get_engine().connect() as conn:
         assert conn.execute(PausedQueue.__table__.select()).first() is None
-    assert idle.llen("maintenance") == 0 and queries.get_job(failed)["state"] == "FAILURE"
+    assert idle_maintenance.llen("maintenance") == 0 and queries.get_job(failed)["state"] == "FAILURE"
 
 
-def test_admin_actions_need_the_form_token_and_a_same_origin_request(dashboard, idle):
+def test_admin_actions_need_the_form_token_and_a_same_origin_request(dashboard, idle_maintenance):
     admin = session_for(ADMIN)
     token = xsrf_token(admin, dashboard.url + "/queues")
     assert admin.post(dashboard.url + "/queues/maintenance/pause", timeout=10).status_code == 403
@@ -108,7 +103,7 @@ def test_admin_actions_need_the_form_token_and_a_same_origin_request(dashboard, 
     assert "Resumed maintenance" in resumed.text
 
 
-def test_admin_adds_retries_purges_and_cleans_through_forms(dashboard, idle):
+def test_admin_adds_retries_purges_and_cleans_through_forms(dashboard, idle_maintenance):
     admin = session_for(ADMIN)
     token = xsrf_token(admin, dashboard.url + "/jobs/new")
 
@@ -129,7 +124,7 @@ def test_admin_adds_retries_purges_and_cleans_through_forms(dashboard, idle):
     ask = admin.get(dashboard.url + "/queues/maintenance/purge", timeout=10)
     assert "Delete all 2 messages waiting in maintenance" in ask.text
     unconfirmed = admin.post(dashboard.url + "/queues/maintenance/purge", data={"_xsrf": token, "confirm": "x"}, timeout=10)
-    assert unconfirmed.status_code == 400 and idle.llen("maintenance:3") == 1
+    assert unconfirmed.status_code == 400 and idle_maintenance.llen("maintenance:3") == 1
     purged = admin.post(dashboard.url + "/queues/maintenance/purge",
                         data={"_xsrf": token, "confirm": "maintenance"}, timeout=10)
     assert "Purged 2 waiting messages from maintenance" in purged.text
