@@ -92,8 +92,7 @@ def _copy(conn: Connection, stage: str, cols: tuple, rows: list[tuple]) -> str:
         with cur.copy(f"COPY {stage} ({', '.join(cols + STATE_COLUMNS)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-    # No ANALYZE: every statement that joins a stage probes indexes per staged key through a
-    # fenced LATERAL or a materialised CTE, so plans don't depend on the stage's statistics.
+    conn.execute(text(f"ANALYZE {stage}"))  # temp tables get no autovacuum statistics: plans need row counts
     return stage
 
 
