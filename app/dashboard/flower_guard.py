@@ -40,9 +40,11 @@ def guarded(handler_class: type) -> type:
 def guard_flower_handlers(application: tornado.web.Application) -> int:
     """Swap every Flower handler of the application's routes for its guarded subclass."""
     swapped = 0
+    already = set(_guarded.values())  # Flower's url() rules are shared module objects: swap them once
     for rule in application.wildcard_router.rules:
         target = rule.target
-        if isinstance(target, type) and issubclass(target, BaseHandler) and target is not LoginHandler:
+        if isinstance(target, type) and issubclass(target, BaseHandler) and target is not LoginHandler \
+                and target not in already:
             rule.target = guarded(target)
             if hasattr(rule, "handler_class"):  # URLSpec keeps a second reference
                 rule.handler_class = rule.target
