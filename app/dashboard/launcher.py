@@ -30,11 +30,6 @@ def require_authentication(environment: str, *, basic_auth: object, oauth: objec
             "_SECRET/_REDIRECT_URI.")
 
 
-def install_business_metrics() -> None:
-    """BUSINESS METRICS CALL SITE: the one place that registers Switchyard's Prometheus collectors
-    (app.dashboard.business_metrics.install()) on the registry Flower serves at /metrics."""
-
-
 def main(argv: list[str] | None = None, settings: Settings | None = None) -> None:
     settings = settings or get_settings()
     argv = sys.argv[1:] if argv is None else argv
@@ -45,9 +40,10 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> Non
     flower_command.setup_logging()
 
     from app.celery_app import celery
+    from app.dashboard import business_metrics
     from app.dashboard.web import Dashboard
 
-    install_business_metrics()
+    business_metrics.install()  # Switchyard's collectors, on the registry Flower serves at /metrics
     dashboard = Dashboard(capp=celery, options=options, redis_url=settings.redis_url,
                           viewers=settings.flower_viewers, **flower_settings)
     atexit.register(dashboard.stop)

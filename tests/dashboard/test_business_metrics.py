@@ -153,7 +153,9 @@ def seed(engine) -> None:
     """)
 
 
-def test_one_scrape_reads_postgresql_and_redis(db, engine, redis_client, registry):
+def test_one_scrape_reads_postgresql_and_redis(db, engine, redis_client, registry, worker_pools):
+    for pool in ("backfill", "analysis"):  # earlier suites' workers would consume what this test queues
+        worker_pools.stop(pool)
     seed(engine)
     redis_client.rpush("backfill", *["m"] * 3)
     redis_client.rpush("analysis", "m")

@@ -55,6 +55,15 @@ def test_admin_sees_the_pages_and_their_actions(dashboard, db, redis_client):
     assert admin.get(dashboard.url + "/jobs/nope", timeout=10).status_code == 404
 
 
+def test_metrics_carry_the_business_next_to_flowers_own(dashboard, db):
+    job_row(name="maintenance.flaky")
+    text = session_for(VIEWER).get(dashboard.url + "/metrics", timeout=10).text
+    assert "flower_events_total" in text or "flower_worker_online" in text  # Flower's own
+    assert 'switchyard_metrics_scrape_error{source="postgresql"} 0.0' in text
+    assert 'switchyard_jobs{queue="maintenance",state="FAILURE"}' in text
+    assert "switchyard_queue_waiting" in text and "switchyard_analysis_jobs" in text
+
+
 def test_viewer_sees_no_actions_and_every_action_is_refused(dashboard, idle_maintenance):
     failed = job_row()
     viewer = session_for(VIEWER)
