@@ -7,7 +7,8 @@ BLOCK_CONFIRMED whose ``totalEvents`` counts the block's events including itself
 counted blocks are staged; a block whose count does not match is logged and fetched again.
 The cursor is the start of the next block. A first event beyond the cursor's block means the
 hub no longer has the events in between (retention): the poll reports a gap and the caller
-reconciles every target. Hubble (one stream, ``nextPageEventId``, no block events) uses shard 0.
+reconciles every target. Hubble (one stream, ``nextPageEventId``, no block events) uses shard 0;
+there, a gap is a jump from the cursor to the hub's oldest retained event.
 
 Polls of one shard never overlap: the cursor row is locked (FOR UPDATE SKIP LOCKED) for the
 whole poll; a concurrent poll finds it locked and returns at once.
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 SEQ_BITS = 14
 HUBBLE_STREAM = 0
+HUBBLE_SEQ_BITS = 12  # Hubble event id = (ms since the Farcaster epoch) << 12 | sequence
+HUBBLE_QUIET_MS = 1000  # a longer jump to the next event is checked against the hub's oldest event
 STAGE_CHUNK_EVENTS = 2000  # events per staged batch: bounds memory of one events task
 BLOCK_REFETCHES = 3
 
@@ -217,6 +220,23 @@ def poll_shard(engine: Engine, client: HubClient, cache: TargetCache, shard: int
     return result
 
 
+def _hubble_gap(client: HubClient, cursor: int, first: dict) -> str | None:
+    """Hubble ids are (ms since the Farcaster epoch) << 12: a jump of more than
+    HUBBLE_QUIET_MS from the cursor to the next event is either a quiet stream or pruned
+    events. The hub prunes oldest first, so it is pruning exactly when that next event is
+    also the oldest the hub still has."""
+    first_id = first.get("id")
+    if not isinstance(first_id, int) or (first_id >> HUBBLE_SEQ_BITS) - (cursor >> HUBBLE_SEQ_BITS) <= HUBBLE_QUIET_MS:
+        return None
+    oldest = client.events(None, 0)["events"]
+    if not oldest or oldest[0].get("id") != first_id:
+        return None  # the hub still has older events: the stream was only quiet
+    gap = (f"stream 0: cursor {cursor} but the hub's oldest retained event is {first_id} "
+           f"({((first_id - cursor) >> HUBBLE_SEQ_BITS) / 1000:.0f} s later): events in between are gone (retention)")
+    log.error("farcaster %s", gap)
+    return gap
+
+
 def _poll_segment(conn: Connection, client: HubClient, cache: TargetCache, shard: int, cursor: int, page_size: int,
                   pages: int, max_pages: int, result: PollResult) -> int:
     """Read, stage and advance the cursor for one segment in ``conn``'s transaction. Returns
@@ -232,6 +252,8 @@ def _poll_segment(conn: Connection, client: HubClient, cache: TargetCache, shard
                 break  # an empty page's nextPageEventId is from + 1: keep the cursor where it is
             if not isinstance(next_id, int) or next_id <= page[-1].get("id", next_id):
                 raise HubDataError(f"/v1/events: invalid nextPageEventId {next_id!r}")
+            if not kept and cursor:
+                result.gap = result.gap or _hubble_gap(client, cursor, page[0])
             kept += page
             new_cursor = next_id
     else:

@@ -77,6 +77,21 @@ def test_cursor_older_than_retention_is_detected(engine, cache_redis):
         assert realtime.poll_shard(engine, ix.client, ix.cache, 1).gap is None
 
 
+def test_hubble_cursor_older_than_retention_is_detected(engine, cache_redis):
+    with running_hub(num_fids=60, seed=5, retention_seconds=5, hubble=True) as hub:
+        ix, _ = make_indexer(engine, cache_redis, hub.url)
+        realtime.ensure_cursors(engine, ix.client)
+        hub.advance(3)
+        first = realtime.poll_shard(engine, ix.client, ix.cache, realtime.HUBBLE_STREAM)
+        assert first.events and first.gap is None  # read from the oldest retained event: no gap
+        hub.advance(2)
+        assert realtime.poll_shard(engine, ix.client, ix.cache, realtime.HUBBLE_STREAM).gap is None  # within retention
+        hub.advance(20)  # 20 simulated seconds: events after the cursor are gone
+        result = realtime.poll_shard(engine, ix.client, ix.cache, realtime.HUBBLE_STREAM)
+        assert result.gap and "retention" in result.gap
+        assert realtime.poll_shard(engine, ix.client, ix.cache, realtime.HUBBLE_STREAM).gap is None
+
+
 def test_backfill_is_requested_once_while_open(engine):
     with engine.begin() as conn:
         assert [f for _, f in backfill.request_backfills(conn, [5, 6], "test")] == [5, 6]
