@@ -112,7 +112,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         return 0
     # This interpreter's celery, so a virtualenv works without being activated.
     argv = worker_argv(pool, loglevel=settings.log_level, celery=(sys.executable, "-m", "celery"))
-    os.execv(argv[0], argv)  # replace this process: signals reach the worker directly  # replace this process: signals reach the worker directly
+    os.execv(argv[0], argv)  # replace this process: signals reach the worker directly
 
 
 def flower_argv(address: str | None = None, port: int | None = None) -> list[str]:

@@ -31,7 +31,7 @@ resends = Resend.__table__
 
 RETRYABLE = (JobState.FAILURE, JobState.REVOKED)
 DELAYED = (JobState.PENDING, JobState.RETRY)  # with an ETA: published, not started
-_STAND_IN_KEYS = ({"truncated", "bytes", "preview"}, {"unserializable"})  # app.jobs.recorder._json_safe
+_STAND_IN_KEYS = ({"truncated", "bytes", "preview"}, {"unserializable"})  # app.jobs.recorder._json_text
 
 
 class ActionError(ValueError):

@@ -14,6 +14,7 @@ from sqlalchemy import exists, func, select, tuple_
 from app.dashboard.models import Resend
 from app.db import get_engine
 from app.jobs.models import Job, JobState
+from app.jobs.queries import filter_jobs
 
 jobs = Job.__table__
 resends = Resend.__table__
@@ -53,12 +54,7 @@ class JobPage:
 def list_jobs(*, state: str | None = None, queue: str | None = None, name: str | None = None,
               after: Cursor | None = None, limit: int = 50) -> JobPage:
     stmt = select(*LIST_COLUMNS).order_by(jobs.c.updated_at.desc(), jobs.c.id.desc()).limit(limit + 1)
-    if state:
-        stmt = stmt.where(jobs.c.state == state)
-    if queue:
-        stmt = stmt.where(jobs.c.queue == queue)
-    if name:
-        stmt = stmt.where(jobs.c.name == name)
+    stmt = filter_jobs(stmt, state=state, queue=queue, name=name)
     if after:
         stmt = stmt.where(tuple_(jobs.c.updated_at, jobs.c.id) < tuple_(after.updated_at, after.id))
     with get_engine().connect() as conn:

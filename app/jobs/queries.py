@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from app.db import get_engine
 from app.jobs.models import Job, JobState
@@ -26,16 +26,20 @@ def get_job(job_id: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+def filter_jobs(stmt: Select, *, state: str | None = None, queue: str | None = None,
+                name: str | None = None) -> Select:
+    """Narrow a jobs SELECT to a state, queue and/or task name (None: any)."""
+    for column, value in ((jobs.c.state, state), (jobs.c.queue, queue), (jobs.c.name, name)):
+        if value:
+            stmt = stmt.where(column == value)
+    return stmt
+
+
 def list_jobs(*, state: str | None = None, queue: str | None = None, name: str | None = None,
               limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
     """Newest first (by last change)."""
     stmt = select(jobs).order_by(jobs.c.updated_at.desc(), jobs.c.id).limit(limit).offset(offset)
-    if state:
-        stmt = stmt.where(jobs.c.state == state)
-    if queue:
-        stmt = stmt.where(jobs.c.queue == queue)
-    if name:
-        stmt = stmt.where(jobs.c.name == name)
+    stmt = filter_jobs(stmt, state=state, queue=queue, name=name)
     with get_engine().connect() as conn:
         return [dict(row) for row in conn.execute(stmt).mappings()]
 
