@@ -144,26 +144,18 @@ def _last_write_wins(conn: Connection, table: str, stage: str, rows: list[tuple]
         """))
 
 
-def _remove_wins_for_casts(conn: Connection, cast_stage: str | None, removes: list[tuple]) -> None:
+def _remove_wins_for_casts(conn: Connection, cast_stage: str | None, remove_stage: str | None) -> None:
     if cast_stage:
-        # Removes stored for the staged casts (usually none): one index probe per cast, and the
-        # casts table is only touched when one matched (a join let stale statistics pick a scan).
         conn.execute(text(f"""
-            WITH m AS MATERIALIZED (
-                SELECT s.hash AS cast_hash, x.hash AS remove_hash FROM {cast_stage} s
-                CROSS JOIN LATERAL (SELECT r.hash FROM farcaster_cast_removes r WHERE r.target_hash = s.hash
-                                    ORDER BY r.hash LIMIT 1) x
-            )
-            UPDATE farcaster_casts c SET deleted_at = now(), deleted_by = m.remove_hash
-            FROM m WHERE c.hash = m.cast_hash AND c.deleted_at IS NULL
+            UPDATE farcaster_casts c SET deleted_at = now(), deleted_by = r.hash
+            FROM {cast_stage} s JOIN farcaster_cast_removes r ON r.target_hash = s.hash
+            WHERE c.hash = s.hash AND c.deleted_at IS NULL
         """))
-    if removes:
-        # The removes' targets as arrays: planned as a few primary-key probes, not a join over casts.
-        conn.execute(text("""
-            UPDATE farcaster_casts c SET deleted_at = now(), deleted_by = m.remove_hash
-            FROM unnest(CAST(:removes AS bytea[]), CAST(:targets AS bytea[])) AS m(remove_hash, cast_hash)
-            WHERE c.hash = m.cast_hash AND c.deleted_at IS NULL
-        """), {"removes": [r[0] for r in removes], "targets": [r[4] for r in removes]})
+    if remove_stage:
+        conn.execute(text(f"""
+            UPDATE farcaster_casts c SET deleted_at = now(), deleted_by = s.hash
+            FROM {remove_stage} s WHERE c.hash = s.target_hash AND c.deleted_at IS NULL
+        """))
 
 
 def _fold_profiles(conn: Connection, fids: list[int]) -> None:
@@ -260,7 +252,7 @@ def _apply(conn: Connection, batch: Batch, result: ApplyResult, reason: str) -> 
             stages[table] = _stage(conn, table, rows)
             _upsert(conn, table, stages[table])
     if "casts" in stages or "cast_removes" in stages:
-        _remove_wins_for_casts(conn, stages.get("casts"), by_table.get("cast_removes", []))
+        _remove_wins_for_casts(conn, stages.get("casts"), stages.get("cast_removes"))
     for table in LWW_KEYS:
         if table in stages:
             _last_write_wins(conn, table, stages[table], by_table[table])
