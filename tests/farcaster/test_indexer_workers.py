@@ -1,11 +1,13 @@
 """Acceptance: real Celery workers (realtime, events, backfill pools), real Redis and PostgreSQL,
 and the hub simulator. Two roots and a client app are indexed, 60 blocks go by (manual
 advance, simulated time), and the database must equal the ground truth - also with a worker
-SIGKILLed mid-run, Redis flushed mid-run, hub faults, and in Hubble mode."""
+SIGKILLed mid-run (backfill, events and realtime), Redis flushed mid-run, hub faults, and in Hubble mode."""
 from __future__ import annotations
 
+import os
 import signal
 import time
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import text
@@ -159,13 +161,24 @@ def test_two_roots_and_a_client_app_after_backfill_and_60_live_blocks(fresh, cel
     assert_matches_truth(engine, hub, app_fid, watched, started_at)
 
 
+def kill_worker_and_its_processes(process) -> None:
+    """SIGKILL a worker's pool processes (the one running the task among them), then the worker."""
+    with open(f"/proc/{process.pid}/task/{process.pid}/children") as f:
+        children = [int(pid) for pid in f.read().split()]
+    for pid in children:
+        os.kill(pid, signal.SIGKILL)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+
 def test_sigkill_flushdb_and_hub_faults_lose_and_duplicate_nothing(fresh, celery_app, hub, pools, redis_client):
     from tasks.farcaster import indexer
 
     engine = fresh
     app_fid = hub.network.plan.client_apps[0]
     started_at = hub.position
-    hub.faults.configure(FaultConfig(error_rate=0.10, rate_limit_rate=0.05, seed=3))
+    faults = FaultConfig(error_rate=0.10, rate_limit_rate=0.05, seed=3)
+    hub.faults.configure(faults)
     start_indexing(celery_app, engine, hub, app_fid)
 
     # SIGKILL the backfill worker while backfills run; its messages are in flight.
@@ -187,6 +200,16 @@ def test_sigkill_flushdb_and_hub_faults_lose_and_duplicate_nothing(fresh, celery
             pools.running["events"].process.wait()
             pools.restart("events", env=pool_env(hub))
             indexer().recover(0)
+        if i == 20:  # SIGKILL the realtime worker in the middle of a poll (a slow hub keeps it there)
+            hub.faults.configure(replace(faults, latency_ms=400, path_prefix="/v1/events"))
+            since = scalar(engine, "SELECT now()")
+            send(celery_app, "farcaster.poll_shards")
+            wait_until(lambda: scalar(engine, "SELECT count(*) FROM jobs WHERE name = 'farcaster.poll_shard' "
+                                              "AND state = 'STARTED' AND started_at >= :t", t=since) > 0,
+                       timeout=30, message="a poll running")
+            kill_worker_and_its_processes(pools.running["realtime"].process)
+            hub.faults.configure(faults)
+            pools.restart("realtime", env=pool_env(hub))
         if i == 30:  # Redis loses everything: queues, target cache, rate limiter
             send(celery_app, "farcaster.poll_shards")
             redis_client.flushdb()
