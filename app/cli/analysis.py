@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
 import time
@@ -138,10 +139,13 @@ def cmd_demo_pages(args: argparse.Namespace) -> int:
     """Serve the demo pages until interrupted (the local run's page server)."""
     from app.analysis.demo import demo_server
 
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     server = demo_server(args.port).start()
-    print(f"serving demo pages at {server.base_url} (Ctrl-C stops)", flush=True)
     try:
-        threading.Event().wait()
+        print(f"serving demo pages at {server.base_url} (Ctrl-C stops)", flush=True)
+        while not stop.wait(0.5):  # short waits: Ctrl-C is handled within half a second, whatever the load
+            pass
     except KeyboardInterrupt:
         pass
     finally:
