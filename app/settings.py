@@ -98,6 +98,7 @@ class Settings(_PoolOverrides):  # type: ignore[misc, valid-type]
     farcaster_stale_after_seconds: float = Field(default=60, gt=0)  # staged/pending work older is re-sent
     farcaster_reconcile_interval_seconds: float = Field(default=86400, gt=0)  # every target, once a day
     farcaster_write_batch_rows: int = Field(default=5000, ge=100)  # backfill rows per transaction
+    farcaster_discovery_chunk_fids: int = Field(default=1000, ge=1, le=100_000)  # fids per client-app scan task
     # Reconciliation marks a row the hub no longer lists as deleted only if it is older than this...
     farcaster_reconcile_grace_seconds: float = Field(default=600, ge=0)
     # ...and if at most this share of the fid's active rows would go (otherwise it refuses and logs).

@@ -50,6 +50,9 @@ class CeleryEnqueue:
     def discover(self, app_fid: int) -> None:
         discover_app_users.apply_async(args=[app_fid])
 
+    def scan_app_users(self, app_fid: int, chunk: int) -> None:
+        scan_app_users.apply_async(args=[app_fid, chunk])
+
 
 @lru_cache(maxsize=1)
 def _client():
@@ -90,9 +93,19 @@ def add_client_app(self: Any, app_fid: int, scan: bool = True) -> dict:
 @celery.task(name="farcaster.discover_app_users", queue_name="backfill", bind=True,
              autoretry_for=RETRYABLE, retry_backoff=5, retry_backoff_max=300, max_retries=5)
 def discover_app_users(self: Any, app_fid: int) -> dict:
-    """Scan every fid's signer adds on the hub for this client app's existing users."""
+    """List the hub's fids and send one scan_app_users per slice of them (the app's existing users)."""
     return indexer().discover_app_users(_fid(app_fid, "app_fid"),
                                         on_progress=lambda info: self.report_progress(None, **info))
+
+
+@celery.task(name="farcaster.scan_app_users", queue_name="backfill", bind=True,
+             autoretry_for=RETRYABLE, retry_backoff=5, retry_backoff_max=300, max_retries=5)
+def scan_app_users(self: Any, app_fid: int, chunk: int) -> dict:
+    """Read one slice's signer events; this client app's users among them become roots."""
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 0:
+        raise InvalidArguments(f"chunk must be a non-negative integer, got {chunk!r}")
+    return indexer().scan_app_users(_fid(app_fid, "app_fid"), chunk,
+                                    on_progress=lambda info: self.report_progress(None, **info))
 
 
 @celery.task(name="farcaster.backfill_fid", queue_name="backfill", bind=True,

@@ -183,6 +183,21 @@ class ClientApp(Base):
     users_scanned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class AppScanChunk(Base):
+    """One slice of the hub's fids whose signer events a client-app discovery scans. The hub has
+    no index by requestFid, so discovery reads every fid; the slices make that many small tasks
+    (recovery re-sends the ones not done) instead of one task as long as the network is big."""
+
+    __tablename__ = "farcaster_app_scan_chunks"
+    app_fid: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chunk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    fids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    users: Mapped[int | None] = mapped_column(Integer)  # the app's users found in this slice
+
+
 class ShardCursor(Base):
     """The next event id to read from one hub shard (0 = Hubble's single stream)."""
 

@@ -27,6 +27,7 @@ class Enqueue(Protocol):
     def apply_staged(self, batch_id: int) -> None: ...
     def reconcile(self, fid: int) -> None: ...
     def discover(self, app_fid: int) -> None: ...
+    def scan_app_users(self, app_fid: int, chunk: int) -> None: ...
 
 
 @dataclass
@@ -79,42 +80,89 @@ class Indexer:
         self.cache.add([], apps=[app_fid])
         return {"client_app": app_fid, "created": created}
 
-    def discover_app_users(self, app_fid: int, on_progress: Callable[[dict], None] | None = None) -> dict:
-        """Scan every fid's signer adds on the hub for ones this client app requested (its
-        existing users): the hub has no index by requestFid. Matching users become roots."""
-        client = self.client
-        info = client.info()
+    def discover_app_users(self, app_fid: int, on_progress: Callable[[dict], None] | None = None,
+                           chunk_fids: int | None = None) -> dict:
+        """Find a client app's existing users: the hub has no index by requestFid, so every fid's
+        signer events are read. This lists the hub's fids, stores them in slices (replacing an
+        earlier scan's) and sends one ``scan_app_users`` per slice; recovery re-sends slices left
+        undone. ``users_scanned_at`` is set when the last slice is done."""
         from app.farcaster.realtime import HUBBLE_STREAM, stream_shards
+        from app.settings import get_settings
 
-        scanned, users = 0, set()
+        size = chunk_fids or get_settings().farcaster_discovery_chunk_fids
+        client = self.client
+        fids: list[int] = []
 
-        def scan(fid_pages) -> None:
-            nonlocal scanned
-            from app.farcaster.messages import parse_onchain_event
-
-            for fids in fid_pages:
-                for fid in fids:
-                    for events in client.paged("/v1/onChainEventsByFid", "events", fid=fid, event_type="EVENT_TYPE_SIGNER"):
-                        batch = Batch()
-                        batch.onchain = [parse_onchain_event(e, f"onChainEventsByFid?fid={fid}") for e in events]
-                        if any(e.is_signer_add and e.request_fid == app_fid for e in batch.onchain):
-                            users.add(fid)
-                            with self.engine.begin() as conn:
-                                result = processor.apply_batch(conn, batch, reason=f"app:{app_fid}")
-                            self.publish(result.targets, result.backfill_requests)
-                    scanned += 1
+        def collect(fid_pages) -> None:
+            for page in fid_pages:
+                fids.extend(f for f in page if isinstance(f, int) and not isinstance(f, bool) and f > 0)
                 if on_progress:
-                    on_progress({"fids_scanned": scanned, "users": len(users)})
+                    on_progress({"fids_listed": len(fids)})
 
-        shards = [s for s in stream_shards(info) if s != HUBBLE_STREAM]
+        shards = [s for s in stream_shards(client.info()) if s != HUBBLE_STREAM]
         if shards:
             for shard in shards:
-                scan(client.paged("/v1/fids", "fids", shard_id=shard))
+                collect(client.paged("/v1/fids", "fids", shard_id=shard))
         else:
-            scan_hubble_fids(client, scan)
+            scan_hubble_fids(client, collect)
+        fids = sorted(set(fids))
+        chunks = [fids[i:i + size] for i in range(0, len(fids), size)]
         with self.engine.begin() as conn:
-            conn.execute(text("UPDATE farcaster_client_apps SET users_scanned_at = now() WHERE fid = :f"), {"f": app_fid})
-        return {"client_app": app_fid, "fids_scanned": scanned, "users": sorted(users)}
+            conn.execute(text("DELETE FROM farcaster_app_scan_chunks WHERE app_fid = :a"), {"a": app_fid})
+            if chunks:
+                conn.execute(text("INSERT INTO farcaster_app_scan_chunks (app_fid, chunk, fids) "
+                                  "VALUES (:a, :c, CAST(:f AS bigint[]))"),
+                             [{"a": app_fid, "c": i, "f": c} for i, c in enumerate(chunks)])
+            conn.execute(text("UPDATE farcaster_client_apps SET users_scanned_at = NULL WHERE fid = :a"), {"a": app_fid})
+        self._send_scans(app_fid, list(range(len(chunks))))
+        if not chunks:
+            self._finish_app_scan(app_fid)
+        return {"client_app": app_fid, "fids": len(fids), "chunks": len(chunks)}
+
+    def _send_scans(self, app_fid: int, chunks: list[int]) -> None:
+        for chunk in chunks:
+            self.enqueue.scan_app_users(app_fid, chunk)
+        if chunks:
+            with self.engine.begin() as conn:
+                conn.execute(text("UPDATE farcaster_app_scan_chunks SET sent_at = now() "
+                                  "WHERE app_fid = :a AND chunk = ANY(:c)"), {"a": app_fid, "c": chunks})
+
+    def scan_app_users(self, app_fid: int, chunk: int, on_progress: Callable[[dict], None] | None = None) -> dict:
+        """Read one slice's signer events; the app's users among them become roots (and are backfilled)."""
+        from app.farcaster.messages import parse_onchain_event
+
+        with self.engine.connect() as conn:
+            row = conn.execute(text("SELECT fids, done_at FROM farcaster_app_scan_chunks "
+                                    "WHERE app_fid = :a AND chunk = :c"), {"a": app_fid, "c": chunk}).first()
+        if row is None or row.done_at is not None:
+            return {"client_app": app_fid, "chunk": chunk, "skipped": "no such slice (replaced)" if row is None
+                    else "already done"}
+        client, users = self.client, []
+        for scanned, fid in enumerate(row.fids, 1):
+            for events in client.paged("/v1/onChainEventsByFid", "events", fid=fid, event_type="EVENT_TYPE_SIGNER"):
+                batch = Batch()
+                batch.onchain = [parse_onchain_event(e, f"onChainEventsByFid?fid={fid}") for e in events]
+                if any(e.is_signer_add and e.request_fid == app_fid for e in batch.onchain):
+                    users.append(fid)
+                    with self.engine.begin() as conn:
+                        result = processor.apply_batch(conn, batch, reason=f"app:{app_fid}")
+                    self.publish(result.targets, result.backfill_requests)
+            if on_progress and scanned % 50 == 0:
+                on_progress({"fids_scanned": scanned, "of": len(row.fids), "users": len(users)})
+        with self.engine.begin() as conn:
+            conn.execute(text("UPDATE farcaster_app_scan_chunks SET done_at = now(), users = :u "
+                              "WHERE app_fid = :a AND chunk = :c AND done_at IS NULL"),
+                         {"a": app_fid, "c": chunk, "u": len(users)})
+        self._finish_app_scan(app_fid)  # after our commit: of two last slices, the later sees both done
+        return {"client_app": app_fid, "chunk": chunk, "fids_scanned": len(row.fids), "users": users}
+
+    def _finish_app_scan(self, app_fid: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(text("""
+                UPDATE farcaster_client_apps SET users_scanned_at = now()
+                WHERE fid = :a AND users_scanned_at IS NULL
+                  AND NOT EXISTS (SELECT 1 FROM farcaster_app_scan_chunks WHERE app_fid = :a AND done_at IS NULL)
+            """), {"a": app_fid})
 
     def request_backfill(self, fid: int, reason: str = "manual") -> dict:
         with self.engine.begin() as conn:
@@ -175,10 +223,17 @@ class Indexer:
             batches = unapplied_batches(conn, stale_after_seconds)
             requests = (backfill.open_requests(conn) if stale_after_seconds <= 0
                         else backfill.stranded_requests(conn, stale_after_seconds))
+            # Apps never listed re-run discovery; listed ones get their undone slices again.
             apps = list(conn.execute(text("""
-                SELECT fid FROM farcaster_client_apps
-                WHERE users_scanned_at IS NULL AND added_at < now() - make_interval(secs => :age)
+                SELECT a.fid FROM farcaster_client_apps a
+                WHERE a.users_scanned_at IS NULL AND a.added_at < now() - make_interval(secs => :age)
+                  AND NOT EXISTS (SELECT 1 FROM farcaster_app_scan_chunks c WHERE c.app_fid = a.fid)
             """), {"age": stale_after_seconds}).scalars())
+            slices = conn.execute(text("""
+                SELECT app_fid, array_agg(chunk ORDER BY chunk) AS chunks FROM farcaster_app_scan_chunks
+                WHERE done_at IS NULL AND COALESCE(sent_at, created_at) < now() - make_interval(secs => :age)
+                GROUP BY app_fid ORDER BY app_fid
+            """), {"age": stale_after_seconds}).all()
         for batch_id in batches:
             # While a backlog drains, re-send a batch at most once per RESEND_EVERY (a marker that
             # a Redis flush also clears, which is exactly when re-sending is needed).
@@ -188,7 +243,10 @@ class Indexer:
         self.send_backfills(requests)
         for app_fid in apps:
             self.enqueue.discover(app_fid)
-        return {"staged_batches": len(batches), "backfills": len(requests), "client_app_scans": len(apps)}
+        for app_fid, chunks in slices:
+            self._send_scans(app_fid, list(chunks))
+        return {"staged_batches": len(batches), "backfills": len(requests), "client_app_scans": len(apps),
+                "client_app_slices": sum(len(c) for _, c in slices)}
 
     def rebuild_cache(self) -> dict:
         return self.cache.rebuild()

@@ -18,8 +18,9 @@ HTTP_LISTED = {"MESSAGE_TYPE_CAST_ADD", "MESSAGE_TYPE_CAST_REMOVE", "MESSAGE_TYP
 class InlineEnqueue:
     """Collects follow-up work; ``drain`` runs it in this process (what workers do)."""
 
-    def __init__(self) -> None:
+    def __init__(self, chunk_fids: int = 7) -> None:
         self.work: deque = deque()
+        self.chunk_fids = chunk_fids  # small slices: client-app discovery runs as several scans
 
     def backfill(self, request_id: int, fid: int) -> None:
         self.work.append(("backfill", request_id, fid))
@@ -33,6 +34,9 @@ class InlineEnqueue:
     def discover(self, app_fid: int) -> None:
         self.work.append(("discover", app_fid))
 
+    def scan_app_users(self, app_fid: int, chunk: int) -> None:
+        self.work.append(("scan_app_users", app_fid, chunk))
+
     def drain(self, ix: Indexer) -> int:
         done = 0
         while self.work:
@@ -42,7 +46,9 @@ class InlineEnqueue:
             elif item[0] == "apply":
                 ix.apply_staged(item[1])
             elif item[0] == "discover":
-                ix.discover_app_users(item[1])
+                ix.discover_app_users(item[1], chunk_fids=self.chunk_fids)
+            elif item[0] == "scan_app_users":
+                ix.scan_app_users(item[1], item[2])
             done += 1
         return done
 
