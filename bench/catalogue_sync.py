@@ -62,16 +62,9 @@ def start_simulator(args: argparse.Namespace) -> tuple[subprocess.Popen[str], st
 
 
 def fresh_database() -> None:
-    from sqlalchemy import create_engine, text
+    from app.db.migrate import recreate_database
 
-    from app.db.migrate import upgrade
-
-    admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
-    admin.dispose()
-    upgrade(f"{PG_SERVER}/{DATABASE}")
+    recreate_database(f"{PG_SERVER}/{DATABASE}")
 
 
 def truncate() -> None:
@@ -202,7 +195,7 @@ def main() -> int:
         simulator.send_signal(signal.SIGTERM)
         simulator.wait(10)
         shutil.rmtree(storage_root, ignore_errors=True)
-    print(f"\n| mode | families | images uploaded | wall time (s) | families/s |\n|---|---|---|---|---|")
+    print("\n| mode | families | images uploaded | wall time (s) | families/s |\n|---|---|---|---|---|")
     for r in results:
         print(f"| {r['mode']} | {r['families']} | {r['images_uploaded']} | {r['seconds']} | {r['families_per_s']} |")
     if len(results) == 2:

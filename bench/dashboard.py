@@ -91,14 +91,9 @@ def free_port() -> int:
 
 
 def fresh_database() -> None:
-    from app.db.migrate import upgrade
+    from app.db.migrate import recreate_database
 
-    admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
-    admin.dispose()
-    upgrade(ENV["DATABASE_URL"])
+    recreate_database(ENV["DATABASE_URL"])
 
 
 def fill(n_jobs: int, client: redis.Redis) -> tuple[float, float]:

@@ -35,10 +35,10 @@ os.environ.setdefault("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
 os.environ.setdefault("SWITCHYARD_ENV_FILE", "/nonexistent/.env")
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 from app.db import get_engine  # noqa: E402
-from app.db.migrate import upgrade  # noqa: E402
+from app.db.migrate import recreate_database  # noqa: E402
 from app.farcaster import backfill, realtime  # noqa: E402
 from app.farcaster.hub_client import HubClient  # noqa: E402
 from app.farcaster.operations import Indexer  # noqa: E402
@@ -166,14 +166,7 @@ def sim(url: str, path: str) -> dict:
 
 
 def fresh_database() -> None:
-    url = os.environ["DATABASE_URL"]
-    admin = create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        name = url.rsplit("/", 1)[1]
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    upgrade(url)
+    recreate_database(os.environ["DATABASE_URL"])
 
 
 def copy_ceiling(engine, since: float | None) -> tuple[float, int]:

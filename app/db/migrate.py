@@ -37,6 +37,19 @@ def ensure_database(url: str | None = None) -> bool:
         admin.dispose()
 
 
+def recreate_database(url: str) -> None:
+    """DROP (closing its connections) and CREATE the database, then migrate it: benchmarks start empty."""
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    finally:
+        admin.dispose()
+    upgrade(url)
+
+
 def upgrade(url: str | None = None, revision: str = "heads") -> None:
     command.upgrade(alembic_config(url), revision)
 
