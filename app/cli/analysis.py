@@ -140,14 +140,15 @@ def cmd_demo_pages(args: argparse.Namespace) -> int:
     from app.analysis.demo import demo_server
 
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Explicit handlers: a process started in the background by a non-interactive shell inherits
+    # SIGINT ignored, and Python then never raises KeyboardInterrupt.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     server = demo_server(args.port).start()
     try:
         print(f"serving demo pages at {server.base_url} (Ctrl-C stops)", flush=True)
-        while not stop.wait(0.5):  # short waits: Ctrl-C is handled within half a second, whatever the load
+        while not stop.wait(0.5):
             pass
-    except KeyboardInterrupt:
-        pass
     finally:
         server.stop()
     return 0
