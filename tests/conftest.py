@@ -7,7 +7,6 @@ several suites can run side by side with different values.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -34,7 +33,7 @@ os.environ.update(TEST_ENV)
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from tests.support import wait_until  # noqa: E402
+from tests.support import stop_process, wait_until  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -93,13 +92,7 @@ class WorkerProcess:
         return self.log_path.read_text(errors="replace")
 
     def stop(self, timeout: float = 20) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout)
 
 
 class WorkerPools:

@@ -34,11 +34,11 @@ from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from app.analysis.models import AnalysisStatus
+from app.farcaster.realtime import SEQ_BITS  # Snapchain event ids are height << SEQ_BITS | seq
 from app.jobs.models import JobState
 
 log = logging.getLogger(__name__)
 
-SEQ_BITS = 14  # Snapchain event ids are height << 14 | seq (app.farcaster.realtime.SEQ_BITS)
 
 TARGET_KINDS = ("root", "manual", "client_app", "followed_by_root")
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 import requests
 
 from tests.conftest import ROOT, TEST_ENV
-from tests.support import wait_until
+from tests.support import stop_process, wait_until
 
 ADMIN = ("admin", "admin-secret")
 VIEWER = ("viewer", "viewer-secret")
@@ -61,12 +60,7 @@ def running_dashboard(log_dir: Path, env: dict[str, str] | None = None) -> Itera
         wait_until(answers, timeout=60, interval=0.2, message="the dashboard to answer")
         yield dashboard
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 def xsrf_token(session: requests.Session, page_url: str) -> str:

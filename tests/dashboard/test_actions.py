@@ -111,7 +111,8 @@ def test_clean_deletes_old_finished_records_of_one_queue_in_batches(idle_mainten
         cleanup.clean_jobs("maintenance", "running", 0)
 
 
-def test_purge_deletes_every_priority_list_and_marks_the_jobs_revoked(idle_maintenance):
+def test_purge_deletes_every_priority_list_and_marks_the_jobs_revoked(idle_maintenance, worker_pools):
+    worker_pools.stop("events")  # the other queue's message must stay waiting too (earlier suites start every pool)
     ids = [actions.add_job("maintenance.fail", json.dumps([str(p)]), priority=p) for p in (0, 3, 6, 9)]
     wait_until(lambda: all(queries.get_job(i) for i in ids), message="the jobs to be recorded")
     idle_maintenance.lpush("maintenance", b"not json at all")

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from app.db import get_engine
 from tests.conftest import ROOT, TEST_ENV
-from tests.support import wait_until
+from tests.support import stop_process, wait_until
 
 
 def start_beat(log_path, extra_env):
@@ -47,9 +47,6 @@ def test_second_beat_waits_for_the_lock_and_nothing_fires_twice(db, redis_client
         assert min(gaps) > 0.5, f"a schedule fired twice within {min(gaps):.3f}s: {gaps}"
     finally:
         for beat in beats:
-            beat.send_signal(signal.SIGTERM)
+            beat.send_signal(signal.SIGTERM)  # both at once: neither takes over the other's lock
         for beat in beats:
-            try:
-                beat.wait(15)
-            except subprocess.TimeoutExpired:
-                beat.kill()
+            stop_process(beat, 15)

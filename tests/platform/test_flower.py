@@ -3,7 +3,6 @@ and serves the Switchyard dashboard pages on the same port."""
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -11,7 +10,7 @@ import sys
 import requests
 
 from tests.conftest import ROOT, TEST_ENV
-from tests.support import wait_until
+from tests.support import stop_process, wait_until
 from workers.pools import POOLS
 
 
@@ -47,8 +46,4 @@ def test_flower_lists_every_pool_online_with_its_queues(database, worker_pools, 
         assert queues_page.status_code == 200
         assert all(f'id="queue-{queue}"' in queues_page.text for pool in POOLS for queue in pool.queues)
     finally:
-        flower.send_signal(signal.SIGTERM)
-        try:
-            flower.wait(10)
-        except subprocess.TimeoutExpired:
-            flower.kill()
+        stop_process(flower)
