@@ -1,29 +1,37 @@
 """Apply a Batch to PostgreSQL in the caller's transaction: the only writer of message rows.
 
-Each table gets one COPY into a session temp table and one INSERT ... SELECT ... ON CONFLICT
-(hash): new rows go in with their state, known rows only ever gain a deleted/pruned/revoked
-mark (never lose one), so applying the same batch again changes nothing. Then the conflict
-rules run over the keys the batch touched, so the result does not depend on arrival order:
-- casts: remove wins - a cast whose CastRemove is stored is deleted by it, whichever came first;
-- reactions, links, verifications: last write wins, a remove wins a timestamp tie, then the
-  higher hash; user data: the newest per (fid, type) wins.
-A loser that is still active is marked deleted by the winner; rows already deleted keep the
-displacing hash the hub gave. Writers of the same fids serialise on advisory locks per fid
-bucket (taken in order, so no deadlock): two concurrent transactions can't both keep a
-different winner for one key.
+Writers of the same fids serialise on advisory locks per fid bucket (taken in order, so no
+deadlock), so what a transaction reads about its batch's fids stays true until it commits.
+That lets the processor decide in Python and write at COPY speed, in three steps:
+1. read: which of the batch's hashes are stored, and their state; for the last-write-wins
+   tables, the live rows that share a key with the batch (an index probe per key); for casts,
+   the stored removes that target the batch's casts;
+2. decide every row's final state with the Farcaster conflict rules:
+   - a stored row only ever gains a deleted/pruned/revoked mark, never loses one (so applying
+     the same batch again changes nothing);
+   - casts: remove wins - a cast whose CastRemove is stored is deleted by it, whichever came first;
+   - reactions, links, verifications: last write wins, a remove wins a timestamp tie, then the
+     higher hash; user data: the newest per (fid, type) wins. A live loser is marked deleted by
+     the winner; rows already deleted keep the displacing hash the hub gave;
+3. write: COPY the new rows straight into their tables, one UPDATE per table for the stored
+   rows whose state changes (usually none), then fold profiles and expand the target graph.
+The unique hash keys stay the last guard: a writer that skipped the lock would fail its COPY
+with a unique violation (and be retried), never store a row twice.
 """
 from __future__ import annotations
 
-import json
+from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy import Connection, Engine, event, text
+import orjson
+from sqlalchemy import Connection, text
 
 from app.farcaster import targets
 from app.farcaster.batch import Batch
+from app.farcaster.messages import ParsedMessage
 from app.farcaster.targets import TargetChanges
 
-_EMBEDS_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 BASE_COLUMNS = ("hash", "fid", "timestamp", "signer")
 COLUMNS = {
     "casts": ("text", "cast_type", "parent_fid", "parent_hash", "parent_url", "mentions", "mentions_positions",
@@ -35,19 +43,24 @@ COLUMNS = {
                       "chain_id"),
     "user_data": ("user_data_type", "value"),
 }
-STATE_COLUMNS = ("deleted_by", "is_deleted", "is_pruned", "is_revoked")
-# Conflict keys of the last-write-wins tables; the order column breaks timestamp ties
-# (a remove's message type is its add's + 1, so DESC puts removes first).
+STATE_COLUMNS = ("deleted_at", "deleted_by", "pruned_at", "revoked_at")
+# Conflict keys of the last-write-wins tables: (key kind, its columns after fid with their
+# array types, and their positions in ParsedMessage.values). Reactions target a cast or a URL:
+# two key kinds, so every lookup is an equality without NULLs.
 LWW_KEYS = {
-    "reactions": ("fid", "reaction_type", "target_cast_hash", "target_url"),
-    "links": ("fid", "link_type", "target_fid"),
-    "verifications": ("fid", "address"),
-    "user_data": ("fid", "user_data_type"),
+    "reactions": (("reaction_type", "smallint", 1), ("target_cast_hash", "bytea", 3)),
+    "reactions_by_url": (("reaction_type", "smallint", 1), ("target_url", "text", 4)),
+    "links": (("link_type", "text", 1), ("target_fid", "bigint", 2)),
+    "verifications": (("address", "bytea", 1),),
+    "user_data": (("user_data_type", "text", 0),),
 }
+LWW_TABLE = {"reactions": "reactions", "reactions_by_url": "reactions", "links": "links",
+             "verifications": "verifications", "user_data": "user_data"}
 LOCK_CLASS = 0x4643  # advisory lock namespace ("FC")
 LOCK_BUCKETS = 1024
 PROFILE_FIELDS = {"USER_DATA_TYPE_USERNAME": "username", "USER_DATA_TYPE_DISPLAY": "display_name",
                   "USER_DATA_TYPE_PFP": "pfp_url", "USER_DATA_TYPE_BIO": "bio", "USER_DATA_TYPE_URL": "url"}
+LIVE = "deleted_at IS NULL AND pruned_at IS NULL AND revoked_at IS NULL"
 
 
 @dataclass
@@ -59,6 +72,27 @@ class ApplyResult:
     backfill_requests: list[tuple[int, int]] = field(default_factory=list)  # (request id, fid) to send
 
 
+@dataclass(slots=True)
+class _State:
+    """A row's soft-delete state: (deleted, deleted_by, pruned, revoked)."""
+
+    deleted: bool
+    deleted_by: bytes | None
+    pruned: bool
+    revoked: bool
+
+    @property
+    def live(self) -> bool:
+        return not (self.deleted or self.pruned or self.revoked)
+
+    def merged(self, new: "_State") -> "_State":
+        """This stored state after a batch says ``new``: marks are only ever gained; a deleted
+        row keeps the displacing hash it has."""
+        return _State(self.deleted or new.deleted,
+                      new.deleted_by if not self.deleted else (self.deleted_by or new.deleted_by),
+                      self.pruned or new.pruned, self.revoked or new.revoked)
+
+
 def _pg_array(ints: list[int]) -> str:
     """An int array in PostgreSQL's text form: COPY parses it, with no per-element adaptation."""
     return "{" + ",".join(map(str, ints)) + "}"
@@ -68,94 +102,156 @@ def _raw(conn: Connection):
     return conn.connection.driver_connection
 
 
-def _stage(conn: Connection, table: str, rows: list[tuple]) -> str:
-    stage = f"farcaster_stage_{table}"
-    cols = BASE_COLUMNS + COLUMNS[table]
-    # Session temp tables, emptied at every commit; created once per pooled connection.
-    # (A second apply in one transaction, or a rollback that undid the CREATE, takes the slow path.)
-    info = conn.connection.info
-    created = info.setdefault("farcaster_stages", set())
-    if table in created and info.get("farcaster_stage_tx") != id(conn.get_transaction()):
-        return _copy(conn, stage, cols, rows)
-    created.add(table)
-    conn.execute(text(f"""
-        CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS
-        SELECT {", ".join(cols)}, deleted_by, false AS is_deleted, false AS is_pruned, false AS is_revoked
-        FROM farcaster_{table} WITH NO DATA;
-        DELETE FROM {stage}
-    """))
-    return _copy(conn, stage, cols, rows)
+def lock_fids(conn: Connection, fids) -> datetime:
+    """Take the fids' bucket locks (in order); returns the transaction's time, now()."""
+    buckets = sorted({f % LOCK_BUCKETS for f in fids})
+    return conn.execute(text("""
+        SELECT now(), count(pg_advisory_xact_lock(:cls, b))
+        FROM (SELECT b FROM unnest(CAST(:b AS int[])) b ORDER BY b) s
+    """), {"cls": LOCK_CLASS, "b": buckets}).one()[0]
 
 
-def _copy(conn: Connection, stage: str, cols: tuple, rows: list[tuple]) -> str:
-    with _raw(conn).cursor() as cur:
-        with cur.copy(f"COPY {stage} ({', '.join(cols + STATE_COLUMNS)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-    conn.execute(text(f"ANALYZE {stage}"))  # temp tables get no autovacuum statistics: plans need row counts
-    return stage
+class _Plan:
+    """The decisions for one batch: every batch row's final state, and the stored rows (in the
+    batch or not) whose state changes."""
 
+    def __init__(self, batch: Batch) -> None:
+        self.batch = batch
+        self.by_table: dict[str, list[ParsedMessage]] = defaultdict(list)
+        for m in batch.messages.values():
+            self.by_table[m.table].append(m)
+        self.state: dict[bytes, _State] = {}
+        for h in batch.messages:
+            by = batch.deleted_by.get(h)
+            self.state[h] = _State(by is not None, by, h in batch.pruned, h in batch.revoked)
+        self.stored: set[bytes] = set()
+        self.updates: dict[str, dict[bytes, _State]] = defaultdict(dict)  # table -> hash -> new state
 
-def _upsert(conn: Connection, table: str, stage: str) -> None:
-    cols = ", ".join(BASE_COLUMNS + COLUMNS[table])
-    conn.execute(text(f"""
-        INSERT INTO farcaster_{table} AS t ({cols}, deleted_at, deleted_by, pruned_at, revoked_at)
-        SELECT {cols}, CASE WHEN is_deleted THEN now() END, deleted_by,
-               CASE WHEN is_pruned THEN now() END, CASE WHEN is_revoked THEN now() END
-        FROM {stage}
-        ON CONFLICT (hash) DO UPDATE SET
-            deleted_at = COALESCE(t.deleted_at, EXCLUDED.deleted_at),
-            deleted_by = CASE WHEN t.deleted_at IS NULL THEN EXCLUDED.deleted_by
-                              ELSE COALESCE(t.deleted_by, EXCLUDED.deleted_by) END,
-            pruned_at = COALESCE(t.pruned_at, EXCLUDED.pruned_at),
-            revoked_at = COALESCE(t.revoked_at, EXCLUDED.revoked_at)
-        WHERE (t.deleted_at IS NULL AND EXCLUDED.deleted_at IS NOT NULL)
-           OR (t.deleted_by IS NULL AND EXCLUDED.deleted_by IS NOT NULL)
-           OR (t.pruned_at IS NULL AND EXCLUDED.pruned_at IS NOT NULL)
-           OR (t.revoked_at IS NULL AND EXCLUDED.revoked_at IS NOT NULL)
-    """))
+    def read_stored(self, cur) -> None:
+        """Merge the stored state of the batch's hashes that are already stored."""
+        tables = [t for t in COLUMNS if self.by_table.get(t)]
+        if not tables:
+            return
+        query = " UNION ALL ".join(
+            f"SELECT '{t}', hash, deleted_at IS NOT NULL, deleted_by, pruned_at IS NOT NULL, revoked_at IS NOT NULL "
+            f"FROM farcaster_{t} WHERE hash = ANY(%b)" for t in tables)
+        cur.execute(query, [[m.hash for m in self.by_table[t]] for t in tables])
+        for table, h, deleted, deleted_by, pruned, revoked in cur:
+            stored = _State(deleted, deleted_by, pruned, revoked)
+            merged = stored.merged(self.state[h])
+            self.state[h] = merged
+            self.stored.add(h)
+            if merged != stored:
+                self.updates[table][h] = merged
 
+    def mark_deleted(self, table: str, h: bytes, by: bytes) -> None:
+        """Mark a live or undeleted row deleted by ``by`` (a batch row, or a stored one)."""
+        state = self.state.get(h)
+        if state is None:  # a stored row outside the batch
+            self.updates[table][h] = _State(True, by, False, False)
+            return
+        state.deleted, state.deleted_by = True, by
+        if h in self.stored:
+            self.updates[table][h] = state
 
-def _last_write_wins(conn: Connection, table: str, stage: str, rows: list[tuple]) -> None:
-    # Reactions target a cast or a URL: two keys without NULLs, so every lookup is an equality.
-    # A key kind no staged row has is skipped (it would find nothing: k would be empty).
-    keys = ([k for k, i in ((("fid", "reaction_type", "target_cast_hash"), 7), (("fid", "reaction_type", "target_url"), 8))
-             if any(r[i] is not None for r in rows)]
-            if table == "reactions" else [LWW_KEYS[table]])
-    order_type = "l.message_type" if table != "user_data" else "0"
-    for key in keys:
-        cols = ", ".join(key)
-        # LATERAL makes each distinct key of the batch an index probe, whatever the (often
-        # stale, during bulk loads) statistics say; a join let the planner scan whole tables.
-        conn.execute(text(f"""
-            WITH k AS (SELECT DISTINCT {cols} FROM {stage} WHERE {" AND ".join(f"{c} IS NOT NULL" for c in key)}),
-            live AS (
-                SELECT x.hash, first_value(x.hash) OVER (PARTITION BY {", ".join("k." + c for c in key)}
-                                                         ORDER BY x.timestamp DESC, x.mt DESC, x.hash DESC) AS winner
-                FROM k CROSS JOIN LATERAL (
-                    SELECT l.hash, l.timestamp, {order_type} AS mt FROM farcaster_{table} l
-                    WHERE {" AND ".join(f"l.{c} = k.{c}" for c in key)}
-                      AND l.deleted_at IS NULL AND l.pruned_at IS NULL AND l.revoked_at IS NULL
+    def last_write_wins(self, cur) -> None:
+        for kind, key in LWW_KEYS.items():
+            table = LWW_TABLE[kind]
+            rows = self.by_table.get(table)
+            if not rows:
+                continue
+            groups: dict[tuple, list[tuple]] = defaultdict(list)  # key -> [(timestamp, order, hash)]
+            for m in rows:
+                k = (m.fid, *(m.values[i] for _, _, i in key))
+                if None in k:
+                    continue
+                if self.state[m.hash].live:
+                    groups[k].append((m.timestamp, m.values[0] if table != "user_data" else 0, m.hash))
+                else:
+                    groups.setdefault(k, [])
+            if not groups:
+                continue
+            # Live stored rows of these keys: LATERAL makes each key one index probe, whatever
+            # the (often stale, during bulk loads) statistics say.
+            names = [c for c, _, _ in key]
+            keys = list(groups)
+            cur.execute(f"""
+                SELECT x.hash, k.fid, {", ".join(f"k.{c}" for c in names)}, x.timestamp, x.mt
+                FROM unnest(%b::bigint[], {", ".join(f"%b::{t}[]" for _, t, _ in key)}) AS k(fid, {", ".join(names)})
+                CROSS JOIN LATERAL (
+                    SELECT l.hash, l.timestamp, {"l.message_type" if table != "user_data" else "0"} AS mt
+                    FROM farcaster_{table} l
+                    WHERE l.fid = k.fid AND {" AND ".join(f"l.{c} = k.{c}" for c in names)} AND {LIVE}
                     OFFSET 0  -- a fence: stops the planner from flattening this into a join
                 ) x
-            )
-            UPDATE farcaster_{table} t SET deleted_at = now(), deleted_by = live.winner
-            FROM live WHERE t.hash = live.hash AND live.hash <> live.winner
-        """))
+            """, [[k[i] for k in keys] for i in range(len(key) + 1)])
+            for h, *k, ts, mt in cur:
+                if h not in self.state:  # rows of the batch are in the groups already, with their new state
+                    groups[tuple(k)].append((ts, mt, h))
+            for candidates in groups.values():
+                if len(candidates) > 1:
+                    winner = max(candidates)[2]
+                    for _, _, h in candidates:
+                        if h != winner:
+                            self.mark_deleted(table, h, winner)
+
+    def remove_wins_for_casts(self, cur) -> list[tuple[bytes, bytes]]:
+        """Decide casts against removes; returns (cast hash, remove hash) for stored casts
+        outside the batch that a remove in it deletes."""
+        casts = {m.hash for m in self.by_table.get("casts", ())}
+        outside = []
+        for r in self.by_table.get("cast_removes", ()):
+            target = r.values[0]
+            if target in casts:
+                if not self.state[target].deleted:
+                    self.mark_deleted("casts", target, r.hash)
+            else:
+                outside.append((target, r.hash))
+        undeleted = [h for h in casts if not self.state[h].deleted]
+        if undeleted:
+            cur.execute("SELECT target_hash, hash FROM farcaster_cast_removes WHERE target_hash = ANY(%b)", [undeleted])
+            for target, remove in cur:
+                if not self.state[target].deleted:
+                    self.mark_deleted("casts", target, remove)
+        return outside
+
+    def new_rows(self, table: str, now: datetime):
+        for m in self.by_table[table]:
+            if m.hash in self.stored:
+                continue
+            s = self.state[m.hash]
+            values = m.values if table != "casts" else (*m.values[:5], _pg_array(m.values[5]),
+                                                        _pg_array(m.values[6]), orjson.dumps(m.values[7]).decode())
+            yield (m.hash, m.fid, m.timestamp, m.signer, *values, now if s.deleted else None, s.deleted_by,
+                   now if s.pruned else None, now if s.revoked else None)
 
 
-def _remove_wins_for_casts(conn: Connection, cast_stage: str | None, remove_stage: str | None) -> None:
-    if cast_stage:
-        conn.execute(text(f"""
-            UPDATE farcaster_casts c SET deleted_at = now(), deleted_by = r.hash
-            FROM {cast_stage} s JOIN farcaster_cast_removes r ON r.target_hash = s.hash
-            WHERE c.hash = s.hash AND c.deleted_at IS NULL
-        """))
-    if remove_stage:
-        conn.execute(text(f"""
-            UPDATE farcaster_casts c SET deleted_at = now(), deleted_by = s.hash
-            FROM {remove_stage} s WHERE c.hash = s.target_hash AND c.deleted_at IS NULL
-        """))
+def _write(cur, plan: _Plan, now: datetime, casts_removed: list[tuple[bytes, bytes]]) -> None:
+    for table in COLUMNS:
+        if plan.by_table.get(table):
+            with cur.copy(f"COPY farcaster_{table} ({', '.join(BASE_COLUMNS + COLUMNS[table] + STATE_COLUMNS)}) "
+                          "FROM STDIN") as copy:
+                for row in plan.new_rows(table, now):
+                    copy.write_row(row)
+    for table, changes in plan.updates.items():
+        if changes:
+            hashes = list(changes)
+            cur.execute(f"""
+                UPDATE farcaster_{table} t SET
+                    deleted_at = CASE WHEN u.deleted THEN COALESCE(t.deleted_at, now()) END, deleted_by = u.deleted_by,
+                    pruned_at = CASE WHEN u.pruned THEN COALESCE(t.pruned_at, now()) END,
+                    revoked_at = CASE WHEN u.revoked THEN COALESCE(t.revoked_at, now()) END
+                FROM unnest(%b::bytea[], %b::bool[], %b::bytea[], %b::bool[], %b::bool[])
+                     AS u(hash, deleted, deleted_by, pruned, revoked)
+                WHERE t.hash = u.hash
+            """, [hashes, [changes[h].deleted for h in hashes], [changes[h].deleted_by for h in hashes],
+                  [changes[h].pruned for h in hashes], [changes[h].revoked for h in hashes]])
+    if casts_removed:
+        cur.execute("""
+            UPDATE farcaster_casts c SET deleted_at = now(), deleted_by = u.remove
+            FROM unnest(%b::bytea[], %b::bytea[]) AS u(target, remove)
+            WHERE c.hash = u.target AND c.deleted_at IS NULL
+        """, [[t for t, _ in casts_removed], [r for _, r in casts_removed]])
 
 
 def _fold_profiles(conn: Connection, fids: list[int]) -> None:
@@ -207,69 +303,34 @@ def _insert_proofs(conn: Connection, batch: Batch) -> None:
     """), {"names": sorted({p.name for p in batch.proofs})})
 
 
-def lock_fids(conn: Connection, fids) -> None:
-    buckets = sorted({f % LOCK_BUCKETS for f in fids})
-    if buckets:
-        conn.execute(text("""
-            SELECT count(pg_advisory_xact_lock(:cls, b)) FROM (SELECT b FROM unnest(CAST(:b AS int[])) b ORDER BY b) s
-        """), {"cls": LOCK_CLASS, "b": buckets})
-
-
 def apply_batch(conn: Connection, batch: Batch, *, reason: str = "event") -> ApplyResult:
     """Store everything in ``batch`` and expand the target graph; run inside a transaction."""
-
-    result = ApplyResult(len(batch.messages), len(batch.onchain), len(batch.proofs))
-    try:
-        _apply(conn, batch, result, reason)
-    except BaseException:
-        conn.connection.info.pop("farcaster_stages", None)
-        raise
-    conn.connection.info["farcaster_stage_tx"] = id(conn.get_transaction())
-    return result
-
-
-@event.listens_for(Engine, "rollback")
-def _forget_stages(conn: Connection) -> None:
-    conn.connection.info.pop("farcaster_stages", None)  # a rollback may have undone their CREATE
-
-
-def _apply(conn: Connection, batch: Batch, result: ApplyResult, reason: str) -> None:
     from app.farcaster import backfill  # late: backfill imports this module
 
-    by_table: dict[str, list[tuple]] = {}
-    for m in batch.messages.values():
-        by = batch.deleted_by.get(m.hash)
-        values = m.values if m.table != "casts" else (*m.values[:5], _pg_array(m.values[5]), _pg_array(m.values[6]),
-                                                      _EMBEDS_JSON.encode(m.values[7]))
-        by_table.setdefault(m.table, []).append(
-            (m.hash, m.fid, m.timestamp, m.signer, *values,
-             by, by is not None, m.hash in batch.pruned, m.hash in batch.revoked))
-    lock_fids(conn, {m.fid for m in batch.messages.values()})
-    stages: dict[str, str] = {}
-    for table in COLUMNS:  # fixed order: casts before cast removes, links before targets
-        rows = by_table.get(table)
-        if rows:
-            stages[table] = _stage(conn, table, rows)
-            _upsert(conn, table, stages[table])
-    if "casts" in stages or "cast_removes" in stages:
-        _remove_wins_for_casts(conn, stages.get("casts"), stages.get("cast_removes"))
-    for table in LWW_KEYS:
-        if table in stages:
-            _last_write_wins(conn, table, stages[table], by_table[table])
-    if "user_data" in stages:
-        _fold_profiles(conn, sorted({r[1] for r in by_table["user_data"]}))
+    result = ApplyResult(len(batch.messages), len(batch.onchain), len(batch.proofs))
+    plan = _Plan(batch)
+    if batch.messages:
+        now = lock_fids(conn, {m.fid for m in batch.messages.values()})
+        with _raw(conn).cursor() as cur:
+            plan.read_stored(cur)
+            casts_removed = plan.remove_wins_for_casts(cur)
+            plan.last_write_wins(cur)
+            _write(cur, plan, now, casts_removed)
+    if plan.by_table.get("user_data"):
+        _fold_profiles(conn, sorted({m.fid for m in plan.by_table["user_data"]}))
     if batch.onchain:
         _insert_onchain(conn, batch)
     if batch.proofs:
         _insert_proofs(conn, batch)
 
     # Graph expansion: follows by roots and signer adds requested by client apps.
-    if "links" in stages:
-        followed = list(conn.execute(text(f"""
-            SELECT DISTINCT s.target_fid FROM {stages['links']} s
-            JOIN farcaster_targets r ON r.fid = s.fid AND r.is_root WHERE s.link_type = 'follow'
-        """)).scalars())
-        result.targets.merge(targets.refresh_followed(conn, followed))
+    follows = [(m.fid, m.values[2]) for m in plan.by_table.get("links", ()) if m.values[1] == "follow"]
+    if follows:
+        roots = set(conn.execute(text("SELECT fid FROM farcaster_targets WHERE fid = ANY(:f) AND is_root"),
+                                 {"f": sorted({f for f, _ in follows})}).scalars())
+        followed = sorted({t for f, t in follows if f in roots})
+        if followed:
+            result.targets.merge(targets.refresh_followed(conn, followed))
     app_signers = [(e.fid, e.request_fid) for e in batch.onchain if e.is_signer_add and e.request_fid is not None]
     if app_signers:
         apps = set(conn.execute(text("SELECT fid FROM farcaster_client_apps WHERE fid = ANY(:a)"),
@@ -277,3 +338,4 @@ def _apply(conn: Connection, batch: Batch, result: ApplyResult, reason: str) -> 
         result.targets.merge(targets.make_app_roots(conn, [(u, a) for u, a in app_signers if a in apps]))
     if result.targets.to_backfill:
         result.backfill_requests = backfill.request_backfills(conn, result.targets.to_backfill, reason=f"graph:{reason}")
+    return result
