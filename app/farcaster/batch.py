@@ -8,10 +8,11 @@ without parsing and validating hub JSON a second time. Batches staged as raw hub
 JSON list, the earlier format) are still read."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+
+import orjson
 
 from app.farcaster.messages import (TABLE_OF_TYPE, HubDataError, ParsedMessage, ParsedOnChainEvent,
                                     ParsedUsernameProof, parse_indexed, parse_onchain_event, parse_username_proof)
@@ -20,7 +21,6 @@ STAGED_VERSION = 2
 # Positions of bytes values (bytea columns) in ParsedMessage.values, by table.
 _BYTES_AT = {"casts": (3,), "cast_removes": (0,), "reactions": (3,), "links": (), "verifications": (1, 3, 4),
              "user_data": ()}
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _UTC = timezone.utc
 
 
@@ -54,10 +54,10 @@ class Batch:
                     None if e.signer_key is None else e.signer_key.hex(), e.signer_event_type, e.request_fid]
                    for e in self.onchain]
         proofs = [[p.name, p.timestamp, p.fid, p.owner.hex(), p.signature.hex(), p.proof_type] for p in self.proofs]
-        return _JSON.encode({"v": STAGED_VERSION, **extra, "messages": messages,
+        return orjson.dumps({"v": STAGED_VERSION, **extra, "messages": messages,
                              "deleted_by": {k.hex(): v.hex() for k, v in self.deleted_by.items()},
                              "pruned": [h.hex() for h in self.pruned], "revoked": [h.hex() for h in self.revoked],
-                             "onchain": onchain, "proofs": proofs})
+                             "onchain": onchain, "proofs": proofs}).decode()
 
     @classmethod
     def from_staged(cls, doc: Any) -> "Batch":

@@ -12,8 +12,11 @@ import logging
 import threading
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
+import orjson
 import requests
+from requests.structures import CaseInsensitiveDict
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from app.farcaster.messages import HubDataError
@@ -65,8 +68,7 @@ class HubClient:
         session = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = requests.Session()
-            session.trust_env = False  # hubs are configured explicitly; skips proxy/netrc lookups per request
-            session.headers.update(self._headers)
+            session.trust_env = False  # hubs are configured explicitly; skips proxy lookups per request
         return session
 
     def _wait(self, state: RetryCallState) -> float:
@@ -76,44 +78,67 @@ class HubClient:
             return min(self.backoff_max, max(exc.retry_after, 0.0))
         return backoff
 
+    def _request(self, url: str, query: str) -> requests.PreparedRequest:
+        # Built directly: Session.request's per-call merging of environment, cookies, hooks and
+        # params costs more CPU than the rest of a short hub call (the headers are fixed).
+        request = requests.PreparedRequest()
+        request.method, request.url, request.body = "GET", url + query, None
+        request.headers = CaseInsensitiveDict(self._headers)
+        request.hooks = {"response": []}
+        return request
+
+    def _once(self, base: str, path: str, query: str, params: dict) -> Any:
+        """One attempt against ``base``: the decoded JSON object, or _Transient to retry."""
+        if self.limiter is not None:
+            self.limiter.acquire()
+        try:
+            response = self.session.send(self._request(base + path, query), timeout=self.timeout)
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+            raise _Transient(f"{base}{path}: {type(exc).__name__}: {exc}") from exc
+        status = response.status_code
+        if status == 429:
+            retry_after = response.headers.get("Retry-After")
+            try:
+                delay = float(retry_after) if retry_after is not None else None
+            except ValueError:
+                delay = None
+            raise _Transient(f"{base}{path}: 429 rate limited (Retry-After {retry_after})", delay)
+        if status >= 500:
+            raise _Transient(f"{base}{path}: HTTP {status}")
+        if status >= 400:
+            raise HubRequestError(f"{base}{path} {params}: HTTP {status}: {response.text[:300]}")
+        try:
+            body = orjson.loads(response.content)  # hub pages are large: decoding is the poller's main cost
+        except ValueError as exc:  # truncated or garbled: often transient, never stored
+            raise _Transient(f"{base}{path}: malformed JSON body ({exc})") from exc
+        if not isinstance(body, dict):
+            raise HubDataError(f"{base}{path}: expected a JSON object, got {type(body).__name__}")
+        return body
+
     def get(self, path: str, **params: Any) -> Any:
         """GET ``path`` and return the decoded JSON object, retrying and failing over."""
+        query = "?" + urlencode(params) if params else ""
+        preferred = self._preferred
+        try:  # the usual case, without building a retry loop
+            return self._once(self.urls[preferred], path, query, params)
+        except _Transient as exc:
+            failures = [exc]
         attempt_no = 0
 
-        def once() -> Any:
+        def attempt() -> Any:
             nonlocal attempt_no
-            url = self.urls[(self._preferred + attempt_no) % len(self.urls)]
             attempt_no += 1
-            if self.limiter is not None:
-                self.limiter.acquire()
-            try:
-                response = self.session.get(url + path, params=params, timeout=self.timeout)
-            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
-                raise _Transient(f"{url}{path}: {type(exc).__name__}: {exc}") from exc
-            if response.status_code == 429:
-                retry_after = response.headers.get("Retry-After")
-                try:
-                    delay = float(retry_after) if retry_after is not None else None
-                except ValueError:
-                    delay = None
-                raise _Transient(f"{url}{path}: 429 rate limited (Retry-After {retry_after})", delay)
-            if response.status_code >= 500:
-                raise _Transient(f"{url}{path}: HTTP {response.status_code}")
-            if response.status_code >= 400:
-                raise HubRequestError(f"{url}{path} {params}: HTTP {response.status_code}: {response.text[:300]}")
-            try:
-                body = response.json()
-            except ValueError as exc:  # truncated or garbled: often transient, never stored
-                raise _Transient(f"{url}{path}: malformed JSON body ({exc})") from exc
-            if not isinstance(body, dict):
-                raise HubDataError(f"{url}{path}: expected a JSON object, got {type(body).__name__}")
-            self._preferred = (attempt_no - 1 + self._preferred) % len(self.urls)
+            if failures:  # tenacity's first attempt is the one that just failed: it waits as for any other
+                raise failures.pop()
+            index = (preferred + attempt_no - 1) % len(self.urls)
+            body = self._once(self.urls[index], path, query, params)
+            self._preferred = index
             return body
 
         retrying = Retrying(stop=stop_after_attempt(self.attempts), wait=self._wait,
                             retry=retry_if_exception_type(_Transient), reraise=True)
         try:
-            return retrying(once)
+            return retrying(attempt)
         except _Transient as exc:
             raise HubUnavailable(f"hub request failed after {self.attempts} attempts: {exc}") from exc
 

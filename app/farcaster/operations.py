@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
+import orjson
 from sqlalchemy import Engine, text
 
 from app.farcaster import backfill, processor, targets
@@ -192,14 +193,14 @@ class Indexer:
     def apply_staged(self, batch_id: int) -> dict:
         with self.engine.begin() as conn:
             row = conn.execute(text("""
-                SELECT event_count, applied_at, CASE WHEN applied_at IS NULL THEN events END AS events
+                SELECT event_count, applied_at, CASE WHEN applied_at IS NULL THEN events::text END AS events
                 FROM farcaster_staged_batches WHERE id = :i FOR UPDATE
             """), {"i": batch_id}).first()
             if row is None:
                 raise LookupError(f"staged batch {batch_id} does not exist")
             if row.applied_at is not None:
                 return {"batch": batch_id, "skipped": "already applied"}
-            staged = row.events
+            staged = orjson.loads(row.events)
             if isinstance(staged, dict):  # parsed and validated when it was staged
                 batch = Batch.from_staged(staged)
             else:  # raw hub events (batches staged before the parsed form)
