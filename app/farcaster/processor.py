@@ -102,11 +102,19 @@ def _raw(conn: Connection):
     return conn.connection.driver_connection
 
 
+# Every lookup and update of a batch is an index probe by key. Statistics of tables that grow
+# fast (a backfill from empty) lag behind - autoanalyze runs at most once a minute - and a stale
+# estimate turned probes into scans of whole tables; so, for the processor's own statements,
+# the planner may not choose scans and hash or merge joins (reset when apply_batch ends).
+_PROBES_ONLY = ("enable_seqscan", "enable_hashjoin", "enable_mergejoin")
+
+
 def lock_fids(conn: Connection, fids) -> datetime:
-    """Take the fids' bucket locks (in order); returns the transaction's time, now()."""
+    """Take the fids' bucket locks (in order) and plan by probes; returns now()."""
     buckets = sorted({f % LOCK_BUCKETS for f in fids})
-    return conn.execute(text("""
-        SELECT now(), count(pg_advisory_xact_lock(:cls, b))
+    return conn.execute(text(f"""
+        SELECT now(), count(pg_advisory_xact_lock(:cls, b)),
+               {", ".join(f"set_config('{g}', 'off', true)" for g in _PROBES_ONLY)}
         FROM (SELECT b FROM unnest(CAST(:b AS int[])) b ORDER BY b) s
     """), {"cls": LOCK_CLASS, "b": buckets}).one()[0]
 
@@ -338,4 +346,7 @@ def apply_batch(conn: Connection, batch: Batch, *, reason: str = "event") -> App
         result.targets.merge(targets.make_app_roots(conn, [(u, a) for u, a in app_signers if a in apps]))
     if result.targets.to_backfill:
         result.backfill_requests = backfill.request_backfills(conn, result.targets.to_backfill, reason=f"graph:{reason}")
+    if batch.messages:
+        with _raw(conn).cursor() as cur:
+            cur.execute("; ".join(f"RESET {g}" for g in _PROBES_ONLY))
     return result
