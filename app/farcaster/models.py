@@ -54,7 +54,8 @@ class CastRemove(_MessageRow, Base):
 
     __tablename__ = "farcaster_cast_removes"
     target_hash: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
-    __table_args__ = (Index("ix_farcaster_cast_removes_target_hash", "target_hash"),)
+    __table_args__ = (Index("ix_farcaster_cast_removes_target_hash", "target_hash"),
+                      Index("ix_farcaster_cast_removes_fid_timestamp", "fid", "timestamp"))
 
 
 class Reaction(_MessageRow, Base):
