@@ -293,3 +293,39 @@ def test_fast_parse_gives_exactly_the_checked_result_or_error():
             assert outcome(mm.parse_message, msg) == outcome(mm._parse_checked, msg), msg
             checked += 1
     assert checked > 1000
+
+
+def test_fast_request_fid_decoding_agrees_with_eth_abi():
+    """Signer metadata in the canonical ABI layout takes a fast path; whatever it decodes must be
+    what eth_abi decodes, and anything else (a flipped bit, a cut or padded end) is left to eth_abi."""
+    import random
+
+    from eth_abi import decode, encode
+
+    from app.farcaster.messages import SIGNED_KEY_REQUEST, _canonical_request_fid, decode_request_fid
+
+    rng = random.Random(7)
+    fast_on_mutations = 0
+    for _ in range(3000):
+        fid = rng.choice([0, 1, rng.getrandbits(20), rng.getrandbits(64), 2**256 - 1])
+        signature = rng.randbytes(rng.choice([0, 1, 31, 32, 33, 65, 100]))
+        data = encode(SIGNED_KEY_REQUEST, [(fid, "0x" + rng.randbytes(20).hex(), signature, rng.getrandbits(64))])
+        assert _canonical_request_fid(data) == fid == decode_request_fid(data, "metadata")
+        flipped = bytearray(data)
+        flipped[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+        for variant in (bytes(flipped), data[:-1], data + bytes(32)):
+            fast = _canonical_request_fid(variant)
+            if fast is not None:
+                assert fast == decode(SIGNED_KEY_REQUEST, variant)[0][0]
+                fast_on_mutations += 1
+            else:
+                try:
+                    expected = ("ok", decode(SIGNED_KEY_REQUEST, variant)[0][0])
+                except Exception:  # noqa: BLE001 - eth_abi's verdict, whatever it raises
+                    expected = ("error",)
+                try:
+                    got = ("ok", decode_request_fid(variant, "metadata"))
+                except HubDataError:
+                    got = ("error",)
+                assert got == expected
+    assert fast_on_mutations > 500  # flips in the fid or the signature bytes still decode fast
