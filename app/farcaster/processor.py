@@ -56,6 +56,7 @@ LWW_KEYS = {
 }
 LWW_TABLE = {"reactions": "reactions", "reactions_by_url": "reactions", "links": "links",
              "verifications": "verifications", "user_data": "user_data"}
+MESSAGES_PER_FID_TO_ASK = 8  # a batch with this many messages per fid asks which fids have rows
 LOCK_CLASS = 0x4643  # advisory lock namespace ("FC")
 LOCK_BUCKETS = 1024
 PROFILE_FIELDS = {"USER_DATA_TYPE_USERNAME": "username", "USER_DATA_TYPE_DISPLAY": "display_name",
@@ -109,14 +110,17 @@ def _raw(conn: Connection):
 _PROBES_ONLY = ("enable_seqscan", "enable_hashjoin", "enable_mergejoin")
 
 
+_LOCK_FIDS = text(f"""
+    SELECT now(), count(pg_advisory_xact_lock(:cls, b)),
+           {", ".join(f"set_config('{g}', 'off', true)" for g in _PROBES_ONLY)}
+    FROM (SELECT b FROM unnest(CAST(:b AS int[])) b ORDER BY b) s
+""")
+
+
 def lock_fids(conn: Connection, fids) -> datetime:
     """Take the fids' bucket locks (in order) and plan by probes; returns now()."""
     buckets = sorted({f % LOCK_BUCKETS for f in fids})
-    return conn.execute(text(f"""
-        SELECT now(), count(pg_advisory_xact_lock(:cls, b)),
-               {", ".join(f"set_config('{g}', 'off', true)" for g in _PROBES_ONLY)}
-        FROM (SELECT b FROM unnest(CAST(:b AS int[])) b ORDER BY b) s
-    """), {"cls": LOCK_CLASS, "b": buckets}).one()[0]
+    return conn.execute(_LOCK_FIDS, {"cls": LOCK_CLASS, "b": buckets}).one()[0]
 
 
 class _Plan:
@@ -134,16 +138,37 @@ class _Plan:
             self.state[h] = _State(by is not None, by, h in batch.pruned, h in batch.revoked)
         self.stored: set[bytes] = set()
         self.updates: dict[str, dict[bytes, _State]] = defaultdict(dict)  # table -> hash -> new state
+        self.fids_with_rows: dict[str, set[int]] | None = None  # None: not asked, assume rows
+
+    def read_fids_with_rows(self, cur) -> None:
+        """For a batch of few fids (a backfill: one fid, hundreds of rows), ask first which of
+        them have rows in each table. A fid new to a table has no stored hash there, no key to
+        compete with and no remove (removes are by the cast's author), so its rows skip the
+        other lookups. A batch of many fids (realtime) would spend about what it saves."""
+        fids = sorted({m.fid for m in self.batch.messages.values()})
+        if len(fids) * MESSAGES_PER_FID_TO_ASK > len(self.batch.messages):
+            return
+        tables = [t for t in COLUMNS if self.by_table.get(t) or (t == "cast_removes" and self.by_table.get("casts"))]
+        cur.execute(" UNION ALL ".join(f"SELECT '{t}', f FROM unnest(%b::bigint[]) AS f "
+                                       f"WHERE EXISTS (SELECT 1 FROM farcaster_{t} WHERE fid = f)" for t in tables),
+                    [fids] * len(tables))
+        self.fids_with_rows = defaultdict(set)
+        for table, fid in cur:
+            self.fids_with_rows[table].add(fid)
+
+    def may_have_rows(self, table: str, fid: int) -> bool:
+        return self.fids_with_rows is None or fid in self.fids_with_rows[table]
 
     def read_stored(self, cur) -> None:
         """Merge the stored state of the batch's hashes that are already stored."""
-        tables = [t for t in COLUMNS if self.by_table.get(t)]
+        hashes = {t: [m.hash for m in self.by_table[t] if self.may_have_rows(t, m.fid)] for t in COLUMNS}
+        tables = [t for t in COLUMNS if hashes[t]]
         if not tables:
             return
         query = " UNION ALL ".join(
             f"SELECT '{t}', hash, deleted_at IS NOT NULL, deleted_by, pruned_at IS NOT NULL, revoked_at IS NOT NULL "
             f"FROM farcaster_{t} WHERE hash = ANY(%b)" for t in tables)
-        cur.execute(query, [[m.hash for m in self.by_table[t]] for t in tables])
+        cur.execute(query, [hashes[t] for t in tables])
         for table, h, deleted, deleted_by, pruned, revoked in cur:
             stored = _State(deleted, deleted_by, pruned, revoked)
             merged = stored.merged(self.state[h])
@@ -177,12 +202,12 @@ class _Plan:
                     groups[k].append((m.timestamp, m.values[0] if table != "user_data" else 0, m.hash))
                 else:
                     groups.setdefault(k, [])
-            if not groups:
+            keys = [k for k in groups if self.may_have_rows(table, k[0])]
+            if not keys:
                 continue
             # Live stored rows of these keys: LATERAL makes each key one index probe, whatever
             # the (often stale, during bulk loads) statistics say.
             names = [c for c, _, _ in key]
-            keys = list(groups)
             cur.execute(f"""
                 SELECT x.hash, k.fid, {", ".join(f"k.{c}" for c in names)}, x.timestamp, x.mt
                 FROM unnest(%b::bigint[], {", ".join(f"%b::{t}[]" for _, t, _ in key)}) AS k(fid, {", ".join(names)})
@@ -215,7 +240,8 @@ class _Plan:
                     self.mark_deleted("casts", target, r.hash)
             else:
                 outside.append((target, r.hash))
-        undeleted = [h for h in casts if not self.state[h].deleted]
+        undeleted = [m.hash for m in self.by_table.get("casts", ())
+                     if not self.state[m.hash].deleted and self.may_have_rows("cast_removes", m.fid)]
         if undeleted:
             cur.execute("SELECT target_hash, hash FROM farcaster_cast_removes WHERE target_hash = ANY(%b)", [undeleted])
             for target, remove in cur:
@@ -262,11 +288,11 @@ def _write(cur, plan: _Plan, now: datetime, casts_removed: list[tuple[bytes, byt
         """, [[t for t, _ in casts_removed], [r for _, r in casts_removed]])
 
 
-def _fold_profiles(conn: Connection, fids: list[int]) -> None:
+def _fold_profiles_statement():
     named = ", ".join(f"max(u.value) FILTER (WHERE u.user_data_type = '{t}') AS {c}" for t, c in PROFILE_FIELDS.items())
     known = ", ".join(f"'{t}'" for t in PROFILE_FIELDS)
     cols = ", ".join(PROFILE_FIELDS.values())
-    conn.execute(text(f"""
+    return text(f"""
         INSERT INTO farcaster_profiles (fid, {cols}, other, updated_at)
         SELECT f.fid, {named},
                COALESCE(jsonb_object_agg(u.user_data_type, u.value) FILTER (WHERE u.user_data_type NOT IN ({known})),
@@ -279,7 +305,14 @@ def _fold_profiles(conn: Connection, fids: list[int]) -> None:
             other = EXCLUDED.other, updated_at = now()
         WHERE ({", ".join(f"farcaster_profiles.{c}" for c in PROFILE_FIELDS.values())}, farcaster_profiles.other)
               IS DISTINCT FROM ({", ".join(f"EXCLUDED.{c}" for c in PROFILE_FIELDS.values())}, EXCLUDED.other)
-    """), {"fids": fids})
+    """)
+
+
+_FOLD_PROFILES = _fold_profiles_statement()
+
+
+def _fold_profiles(conn: Connection, fids: list[int]) -> None:
+    conn.execute(_FOLD_PROFILES, {"fids": fids})
 
 
 def _insert_onchain(conn: Connection, batch: Batch) -> None:
@@ -320,6 +353,7 @@ def apply_batch(conn: Connection, batch: Batch, *, reason: str = "event") -> App
     if batch.messages:
         now = lock_fids(conn, {m.fid for m in batch.messages.values()})
         with _raw(conn).cursor() as cur:
+            plan.read_fids_with_rows(cur)
             plan.read_stored(cur)
             casts_removed = plan.remove_wins_for_casts(cur)
             plan.last_write_wins(cur)
