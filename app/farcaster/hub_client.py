@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 import orjson
 import requests
+from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
@@ -64,12 +65,13 @@ class HubClient:
         self._preferred = 0  # index of the URL that last answered
 
     @property
-    def session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-            session.trust_env = False  # hubs are configured explicitly; skips proxy lookups per request
-        return session
+    def transport(self) -> HTTPAdapter:
+        """This thread's connection pool (requests' HTTPAdapter; one per thread, as requests'
+        sessions are not thread-safe)."""
+        adapter = getattr(self._local, "adapter", None)
+        if adapter is None:
+            adapter = self._local.adapter = HTTPAdapter(pool_connections=len(self.urls), pool_maxsize=1)
+        return adapter
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -78,11 +80,12 @@ class HubClient:
             return min(self.backoff_max, max(exc.retry_after, 0.0))
         return backoff
 
-    def _request(self, url: str, query: str) -> requests.PreparedRequest:
-        # Built directly: Session.request's per-call merging of environment, cookies, hooks and
-        # params costs more CPU than the rest of a short hub call (the headers are fixed).
+    def _request(self, url: str) -> requests.PreparedRequest:
+        # Built directly and sent on the adapter: a Session's per-call merging of environment,
+        # cookies, hooks and params, and its redirect handling, cost more CPU than the rest of a
+        # short hub call (the headers are fixed; a hub does not redirect).
         request = requests.PreparedRequest()
-        request.method, request.url, request.body = "GET", url + query, None
+        request.method, request.url, request.body = "GET", url, None
         request.headers = CaseInsensitiveDict(self._headers)
         request.hooks = {"response": []}
         return request
@@ -92,7 +95,8 @@ class HubClient:
         if self.limiter is not None:
             self.limiter.acquire()
         try:
-            response = self.session.send(self._request(base + path, query), timeout=self.timeout)
+            response = self.transport.send(self._request(base + path + query), timeout=self.timeout)
+            content = response.content  # read here: a body cut short raises now, as a transient failure
         except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
             raise _Transient(f"{base}{path}: {type(exc).__name__}: {exc}") from exc
         status = response.status_code
@@ -105,10 +109,10 @@ class HubClient:
             raise _Transient(f"{base}{path}: 429 rate limited (Retry-After {retry_after})", delay)
         if status >= 500:
             raise _Transient(f"{base}{path}: HTTP {status}")
-        if status >= 400:
+        if status >= 300:  # 3xx too: hubs do not redirect, and a redirect is not followed
             raise HubRequestError(f"{base}{path} {params}: HTTP {status}: {response.text[:300]}")
         try:
-            body = orjson.loads(response.content)  # hub pages are large: decoding is the poller's main cost
+            body = orjson.loads(content)  # hub pages are large: decoding is the poller's main cost
         except ValueError as exc:  # truncated or garbled: often transient, never stored
             raise _Transient(f"{base}{path}: malformed JSON body ({exc})") from exc
         if not isinstance(body, dict):
