@@ -1,11 +1,12 @@
 """Benchmark of the Farcaster indexer against the hub simulator (a separate process).
 
 In one run, on the same data, it measures
-- backfill: messages/s of fetch + parse + batched writes for many fids (4 worker processes,
-  like the prefork backfill pool), next to a raw COPY of the very rows it wrote into the same tables;
+- backfill: messages/s of fetch + parse + batched writes for many fids (as many worker
+  processes as the backfill pool has: workers/pools.py, with BACKFILL_CONCURRENCY applied), next
+  to a raw COPY of the very rows it wrote into the same tables;
 - realtime catch-up: hub events/s of poll + relevance + staging + apply for a stream backlog
-  (every fid a target, so nearly every event is applied; 2 poller and 2 applier processes, like
-  the realtime and events pools), next to a raw COPY of its rows;
+  (every fid a target, so nearly every event is applied; poller and applier processes as the
+  realtime and events pools have), next to a raw COPY of its rows;
 - latency: p50/p95 from a block being revealed (1 block/s per shard) to its rows being
   committed, polling every second;
 - CPU seconds of PostgreSQL, the hub simulator and the indexer's processes in each phase.
@@ -43,6 +44,7 @@ from app.farcaster import backfill, realtime  # noqa: E402
 from app.farcaster.hub_client import HubClient  # noqa: E402
 from app.farcaster.operations import Indexer  # noqa: E402
 from app.farcaster.target_cache import TargetCache  # noqa: E402
+from app.settings import get_settings  # noqa: E402
 
 MESSAGE_TABLES = ("farcaster_casts", "farcaster_cast_removes", "farcaster_reactions", "farcaster_links",
                   "farcaster_verifications", "farcaster_user_data", "farcaster_onchain_events",
@@ -205,6 +207,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     fids, backfill_fids, blocks, per_block = (1000, 150, 20, 300) if args.quick else (3000, 600, 60, 400)
+    pools = {name: get_settings().pool(name).concurrency for name in ("backfill", "realtime", "events")}
 
     fresh_database()
     engine = get_engine()
@@ -240,9 +243,9 @@ def main() -> int:
         with ThreadPoolExecutor(8) as pool:  # warm the hub: its first touch of a fid signs every message
             list(pool.map(lambda f: [list(client.paged(p, "messages", fid=f, **e)) for p, e in backfill.MESSAGE_ENDPOINTS],
                           sample))
-        # As deployed: the backfill pool is 4 prefork worker processes.
-        with ProcessPoolExecutor(4, initializer=_worker_init, initargs=(url,)) as pool:
-            list(pool.map(_noop, range(8)))  # start them all before the clock matters
+        # As deployed: the backfill pool's prefork worker processes (workers/pools.py, overrides applied).
+        with ProcessPoolExecutor(pools["backfill"], initializer=_worker_init, initargs=(url,)) as pool:
+            list(pool.map(_noop, range(2 * pools["backfill"])))  # start them all before the clock matters
             cpu0 = cpu_snapshot(hub.pid)
             started = time.perf_counter()
             backfill_messages = sum(pool.map(_backfill, sample))
@@ -266,12 +269,12 @@ def main() -> int:
                     cursor = page[-1]["id"] + 1
             phase_start = time.time()
             events = relevant = 0
-            # As deployed: the realtime pool (2 worker processes, one poll per shard at a time) and
-            # the events pool (2 worker processes) run at the same time.
-            with ProcessPoolExecutor(2, initializer=_worker_init, initargs=(url,)) as pollers, \
-                    ProcessPoolExecutor(2, initializer=_worker_init) as appliers:
-                list(appliers.map(_noop, range(4)))  # start them all before the clock matters
-                list(pollers.map(_noop, range(4)))
+            # As deployed: the realtime pool (one poll per shard at a time) and the events pool
+            # run at the same time, each with its processes.
+            with ProcessPoolExecutor(pools["realtime"], initializer=_worker_init, initargs=(url,)) as pollers, \
+                    ProcessPoolExecutor(pools["events"], initializer=_worker_init) as appliers:
+                list(appliers.map(_noop, range(2 * pools["events"])))  # start them all before the clock matters
+                list(pollers.map(_noop, range(2 * pools["realtime"])))
                 applying = []
 
                 def dispatch() -> None:  # the broker: staged batch ids -> the events pool
@@ -345,7 +348,8 @@ def main() -> int:
         p50 = statistics.median(latencies)
         p95 = latencies[int(len(latencies) * 0.95) - 1]
 
-        print(f"data: {fids} fids, backfill of {backfill_fids} fids, {blocks} blocks x ~{per_block} events x 2 shards")
+        print(f"data: {fids} fids, backfill of {backfill_fids} fids, {blocks} blocks x ~{per_block} events x 2 shards; "
+              f"worker processes: backfill {pools['backfill']}, realtime {pools['realtime']}, events {pools['events']}")
         print(f"backfill:   {backfill_messages} messages in {backfill_seconds:.2f}s = {backfill_rate:,.0f} messages/s; "
               f"raw COPY of the same {copy_rows} rows: {backfill_copy:,.0f} rows/s; ratio {backfill_rate / backfill_copy:.2f}")
         print(f"realtime:   {events} events ({relevant} relevant) in {realtime_seconds:.2f}s = {realtime_rate:,.0f} events/s; "

@@ -39,7 +39,10 @@ POOLS: tuple[Pool, ...] = (
     Pool("events", ("events",), concurrency=2, prefetch_multiplier=2,
          soft_time_limit=110, time_limit=120, max_tasks_per_child=1000,
          description="Farcaster: apply relevant hub events in batches"),
-    Pool("backfill", ("backfill",), concurrency=4, prefetch_multiplier=1,
+    # Against a hub on the same network a backfill is CPU-bound (parse, write): more processes
+    # than cores + 1 only add switching (bench/farcaster.py on 2 cores: 4 processes ~20 %
+    # slower than 3). A remote hub's request-rate limit binds long before. BACKFILL_CONCURRENCY.
+    Pool("backfill", ("backfill",), concurrency=3, prefetch_multiplier=1,
          soft_time_limit=1700, time_limit=1800, max_tasks_per_child=200,
          description="Farcaster: full history of one fid, plus reconciliation"),
     Pool("supplier-sync", ("supplier-sync",), concurrency=1, prefetch_multiplier=1,
