@@ -245,7 +245,18 @@ def _parse_fast(obj: Any) -> ParsedMessage:
         if type(body) is not dict:
             raise _Fallback
         values = (_s(body["type"]), _s(body["value"]))
-    else:  # verifications: rare, and Solana ones are not indexed - the checked path
+    elif mtype == VERIFICATION_ADD or mtype == VERIFICATION_REMOVE:
+        body = data["verificationAddAddressBody" if mtype == VERIFICATION_ADD else "verificationRemoveBody"]
+        if type(body) is not dict or body.get("protocol", "PROTOCOL_ETHEREUM") != "PROTOCOL_ETHEREUM":
+            raise _Fallback  # Solana ones are not indexed: the checked path says so
+        if mtype == VERIFICATION_REMOVE:
+            values = (mtype, _x(body["address"], 20), "PROTOCOL_ETHEREUM", None, None, None, None)
+        else:
+            block_hash = body["blockHash"]
+            values = (mtype, _x(body["address"], 20), "PROTOCOL_ETHEREUM", _b(body["claimSignature"]),
+                      None if block_hash in (None, "", "0x") else _x(block_hash),
+                      _u(body.get("type", body.get("verificationType", 0))), _u(body.get("chainId", 0)))
+    else:
         raise _Fallback
     return ParsedMessage(msg_hash, fid, mtype, TABLE_OF_TYPE[mtype], values, ts, signer)
 
