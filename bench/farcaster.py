@@ -171,10 +171,12 @@ def fresh_database() -> None:
     recreate_database(os.environ["DATABASE_URL"])
 
 
-def copy_ceiling(engine, since: float | None) -> tuple[float, int]:
-    """Seconds for a raw COPY of the rows written (since ``since``) back into the same tables."""
+def copy_ceiling(engine, since: float | None, runs: int = 1) -> tuple[float, int]:
+    """Seconds for a raw COPY of the rows written (since ``since``) back into the same tables,
+    the best of ``runs`` (one by default: the indexer's side is measured once, too)."""
     raw = engine.raw_connection()
     try:
+        raw.driver_connection.autocommit = True
         cur = raw.driver_connection.cursor()
         dumps, rows = {}, 0
         where = f"WHERE created_at >= to_timestamp({since})" if since else ""
@@ -185,19 +187,21 @@ def copy_ceiling(engine, since: float | None) -> tuple[float, int]:
                     buf.write(chunk)
             dumps[table] = buf.getvalue()
             rows += dumps[table].count(b"\n")
-            cur.execute(f"DELETE FROM {table} {where}")
-        raw.driver_connection.commit()
-        started = time.perf_counter()
-        for table, data in dumps.items():
-            with cur.copy(f"COPY {table} FROM STDIN") as copy:
-                copy.write(data)
-        raw.driver_connection.commit()
-        seconds = time.perf_counter() - started
-        # The DELETE above left as many dead rows: clean them up now, or autovacuum does it
-        # during the next timed phase, on the same two cores.
-        raw.driver_connection.autocommit = True
+        best = float("inf")
+        for _ in range(runs):
+            for table in MESSAGE_TABLES:
+                cur.execute(f"DELETE FROM {table} {where}")
+            # Clean the deleted rows up now: else the COPY meets their index entries, and
+            # autovacuum cleans them during the next timed phase, on the same two cores.
+            cur.execute(f"VACUUM ANALYZE {', '.join(MESSAGE_TABLES)}")
+            started = time.perf_counter()
+            with raw.driver_connection.transaction():
+                for table, data in dumps.items():
+                    with cur.copy(f"COPY {table} FROM STDIN") as copy:
+                        copy.write(data)
+            best = min(best, time.perf_counter() - started)
         cur.execute(f"VACUUM ANALYZE {', '.join(MESSAGE_TABLES)}")
-        return seconds, rows
+        return best, rows
     finally:
         raw.close()
 
@@ -205,6 +209,7 @@ def copy_ceiling(engine, since: float | None) -> tuple[float, int]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--copy-runs", type=int, default=1, help="time each COPY this many times, keep the best")
     args = parser.parse_args()
     fids, backfill_fids, blocks, per_block = (1000, 150, 20, 300) if args.quick else (3000, 600, 60, 400)
     pools = {name: get_settings().pool(name).concurrency for name in ("backfill", "realtime", "events")}
@@ -251,7 +256,7 @@ def main() -> int:
             backfill_messages = sum(pool.map(_backfill, sample))
             backfill_seconds = time.perf_counter() - started
         backfill_cpu = cpu_used(cpu0, cpu_snapshot(hub.pid))  # the workers' CPU counts once they have exited
-        copy_seconds, copy_rows = copy_ceiling(engine, None)
+        copy_seconds, copy_rows = copy_ceiling(engine, None, args.copy_runs)
         backfill_rate, backfill_copy = backfill_messages / backfill_seconds, copy_rows / copy_seconds
 
         # --- realtime catch-up --------------------------------------------------------------
@@ -297,7 +302,7 @@ def main() -> int:
                     future.result()
             seconds = time.perf_counter() - started
             cpu = cpu_used(cpu0, cpu_snapshot(hub.pid))  # appliers' CPU counts once they have exited
-            copy_seconds, rows = copy_ceiling(engine, phase_start)
+            copy_seconds, rows = copy_ceiling(engine, phase_start, args.copy_runs)
             return events, relevant, seconds, copy_seconds, rows, cpu
 
         events, relevant, realtime_seconds, rt_copy_seconds, rt_rows, realtime_cpu = catch_up()
