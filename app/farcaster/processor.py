@@ -203,30 +203,32 @@ class _Plan:
                 else:
                     groups.setdefault(k, [])
             keys = [k for k in groups if self.may_have_rows(table, k[0])]
-            if not keys:
-                continue
-            # Live stored rows of these keys: LATERAL makes each key one index probe, whatever
-            # the (often stale, during bulk loads) statistics say.
-            names = [c for c, _, _ in key]
-            cur.execute(f"""
-                SELECT x.hash, k.fid, {", ".join(f"k.{c}" for c in names)}, x.timestamp, x.mt
-                FROM unnest(%b::bigint[], {", ".join(f"%b::{t}[]" for _, t, _ in key)}) AS k(fid, {", ".join(names)})
-                CROSS JOIN LATERAL (
-                    SELECT l.hash, l.timestamp, {"l.message_type" if table != "user_data" else "0"} AS mt
-                    FROM farcaster_{table} l
-                    WHERE l.fid = k.fid AND {" AND ".join(f"l.{c} = k.{c}" for c in names)} AND {LIVE}
-                    OFFSET 0  -- a fence: stops the planner from flattening this into a join
-                ) x
-            """, [[k[i] for k in keys] for i in range(len(key) + 1)])
-            for h, *k, ts, mt in cur:
-                if h not in self.state:  # rows of the batch are in the groups already, with their new state
-                    groups[tuple(k)].append((ts, mt, h))
+            if keys:  # live stored rows of these keys join the batch's own candidates
+                self._read_live(cur, table, key, keys, groups)
             for candidates in groups.values():
                 if len(candidates) > 1:
                     winner = max(candidates)[2]
                     for _, _, h in candidates:
                         if h != winner:
                             self.mark_deleted(table, h, winner)
+
+    def _read_live(self, cur, table: str, key: tuple, keys: list[tuple], groups: dict) -> None:
+        # LATERAL makes each key one index probe, whatever the (often stale, during bulk
+        # loads) statistics say.
+        names = [c for c, _, _ in key]
+        cur.execute(f"""
+            SELECT x.hash, k.fid, {", ".join(f"k.{c}" for c in names)}, x.timestamp, x.mt
+            FROM unnest(%b::bigint[], {", ".join(f"%b::{t}[]" for _, t, _ in key)}) AS k(fid, {", ".join(names)})
+            CROSS JOIN LATERAL (
+                SELECT l.hash, l.timestamp, {"l.message_type" if table != "user_data" else "0"} AS mt
+                FROM farcaster_{table} l
+                WHERE l.fid = k.fid AND {" AND ".join(f"l.{c} = k.{c}" for c in names)} AND {LIVE}
+                OFFSET 0  -- a fence: stops the planner from flattening this into a join
+            ) x
+        """, [[k[i] for k in keys] for i in range(len(key) + 1)])
+        for h, *k, ts, mt in cur:
+            if h not in self.state:  # rows of the batch are in the groups already, with their new state
+                groups[tuple(k)].append((ts, mt, h))
 
     def remove_wins_for_casts(self, cur) -> list[tuple[bytes, bytes]]:
         """Decide casts against removes; returns (cast hash, remove hash) for stored casts

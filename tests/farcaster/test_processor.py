@@ -331,3 +331,63 @@ def test_fast_request_fid_decoding_agrees_with_eth_abi():
                     got = ("error",)
                 assert got == expected
     assert fast_on_mutations > 500  # flips in the fid or the signature bytes still decode fast
+
+
+def test_any_split_and_order_ends_in_the_rules_outcome(engine):
+    """Many messages on a few keys, applied in shuffled batches of random sizes (batches of few
+    fids and many messages take the processor's "which fids have rows" path, small ones don't):
+    every order and split ends with exactly the rows the Farcaster rules keep active, each loser
+    deleted by a message that beats it, and the same profiles."""
+    import random
+
+    rng = random.Random(11)
+    msgs, lww = [], {}  # lww: key -> [(timestamp, type order, hash)]
+
+    def add(raw, key=None, order=0):
+        msgs.append(raw)
+        if key is not None:
+            lww.setdefault(key, []).append((raw["data"]["timestamp"], order, bytes.fromhex(raw["hash"][2:])))
+
+    for i in range(40):  # ties on purpose: few timestamps for many messages
+        fid, ts = rng.choice((1, 3)), 100 + rng.randrange(8)
+        kind = rng.choice(("ADD", "REMOVE"))
+        target = rng.choice(((2, m.h("t1")), (2, m.h("t2"))))
+        add(m.reaction(kind, fid, ts, f"re{i}", target), ("r", fid, target), 3 if kind == "ADD" else 4)
+        link_target = rng.choice((5, 6))
+        add(m.link(kind, fid, ts, f"li{i}", link_target), ("l", fid, link_target), 5 if kind == "ADD" else 6)
+        utype = rng.choice(("USERNAME", "BIO"))
+        add(m.user_data(fid, ts, f"ud{i}", utype, f"v{i}"), ("u", fid, utype))
+    casts = [m.cast(1, 100 + i, f"c{i}") for i in range(10)]
+    removes = [m.cast_remove(1, 90, f"cr{i}", m.h(f"c{i}")) for i in range(0, 10, 3)]
+    msgs += casts + removes
+    winners = {max(c)[2] for c in lww.values()}
+    removed = {bytes.fromhex(m.h(f"c{i}")[2:]) for i in range(0, 10, 3)}
+    beats = {h: {x[2] for x in c if x > (ts, o, h)} for c in lww.values() for ts, o, h in c}
+
+    profiles = None
+    for trial in range(8):
+        with engine.begin() as conn:
+            conn.execute(text("TRUNCATE farcaster_casts, farcaster_cast_removes, farcaster_reactions, "
+                              "farcaster_links, farcaster_user_data, farcaster_profiles"))
+        order = msgs[:]
+        rng.shuffle(order)
+        while order:
+            size = rng.choice((1, 3, 40, 200))
+            apply_messages(engine, *order[:size])
+            del order[:size]
+        with engine.connect() as conn:
+            rows = {t: conn.execute(text(f"SELECT hash, deleted_at IS NULL AND pruned_at IS NULL AND revoked_at IS NULL, "
+                                         f"deleted_by FROM farcaster_{t}")).all()
+                    for t in ("reactions", "links", "user_data", "casts", "cast_removes")}
+            got_profiles = conn.execute(text("SELECT * FROM farcaster_profiles ORDER BY fid")).all()
+        assert sum(len(r) for r in rows.values()) == len(msgs), trial
+        for table in ("reactions", "links", "user_data"):
+            for hash_, active, by in rows[table]:
+                assert active == (hash_ in winners), (trial, table, hash_.hex())
+                assert active or by in beats[hash_], (trial, table, hash_.hex())
+        for hash_, active, by in rows["casts"]:
+            assert active == (hash_ not in removed), (trial, hash_.hex())
+        assert all(active for _, active, _ in rows["cast_removes"])
+        got_profiles = [tuple(p)[:-1] for p in got_profiles]  # without updated_at
+        assert profiles is None or got_profiles == profiles, trial
+        profiles = got_profiles
