@@ -9,7 +9,8 @@ That lets the processor decide in Python and write at COPY speed, in three steps
 2. decide every row's final state with the Farcaster conflict rules:
    - a stored row only ever gains a deleted/pruned/revoked mark, never loses one (so applying
      the same batch again changes nothing);
-   - casts: remove wins - a cast whose CastRemove is stored is deleted by it, whichever came first;
+   - casts: remove wins - a cast whose CastRemove (by its author) is stored is deleted by it,
+     whichever came first;
    - reactions, links, verifications: last write wins, a remove wins a timestamp tie, then the
      higher hash; user data: the newest per (fid, type) wins. A live loser is marked deleted by
      the winner; rows already deleted keep the displacing hash the hub gave;
@@ -230,24 +231,26 @@ class _Plan:
             if h not in self.state:  # rows of the batch are in the groups already, with their new state
                 groups[tuple(k)].append((ts, mt, h))
 
-    def remove_wins_for_casts(self, cur) -> list[tuple[bytes, bytes]]:
-        """Decide casts against removes; returns (cast hash, remove hash) for stored casts
-        outside the batch that a remove in it deletes."""
-        casts = {m.hash for m in self.by_table.get("casts", ())}
+    def remove_wins_for_casts(self, cur) -> list[tuple[bytes, bytes, int]]:
+        """Decide casts against removes; returns (cast hash, remove hash, fid) for stored casts
+        outside the batch that a remove in it deletes. A remove only deletes a cast of its own
+        author, as on a hub, where each fid's store holds its own casts."""
+        casts = {m.hash: m.fid for m in self.by_table.get("casts", ())}
         outside = []
         for r in self.by_table.get("cast_removes", ()):
             target = r.values[0]
             if target in casts:
-                if not self.state[target].deleted:
+                if casts[target] == r.fid and not self.state[target].deleted:
                     self.mark_deleted("casts", target, r.hash)
             else:
-                outside.append((target, r.hash))
+                outside.append((target, r.hash, r.fid))
         undeleted = [m.hash for m in self.by_table.get("casts", ())
                      if not self.state[m.hash].deleted and self.may_have_rows("cast_removes", m.fid)]
         if undeleted:
-            cur.execute("SELECT target_hash, hash FROM farcaster_cast_removes WHERE target_hash = ANY(%b)", [undeleted])
-            for target, remove in cur:
-                if not self.state[target].deleted:
+            cur.execute("SELECT target_hash, hash, fid FROM farcaster_cast_removes WHERE target_hash = ANY(%b)",
+                        [undeleted])
+            for target, remove, fid in cur:
+                if casts[target] == fid and not self.state[target].deleted:
                     self.mark_deleted("casts", target, remove)
         return outside
 
@@ -262,7 +265,7 @@ class _Plan:
                    now if s.pruned else None, now if s.revoked else None)
 
 
-def _write(cur, plan: _Plan, now: datetime, casts_removed: list[tuple[bytes, bytes]]) -> None:
+def _write(cur, plan: _Plan, now: datetime, casts_removed: list[tuple[bytes, bytes, int]]) -> None:
     for table in COLUMNS:
         if plan.by_table.get(table):
             with cur.copy(f"COPY farcaster_{table} ({', '.join(BASE_COLUMNS + COLUMNS[table] + STATE_COLUMNS)}) "
@@ -285,9 +288,9 @@ def _write(cur, plan: _Plan, now: datetime, casts_removed: list[tuple[bytes, byt
     if casts_removed:
         cur.execute("""
             UPDATE farcaster_casts c SET deleted_at = now(), deleted_by = u.remove
-            FROM unnest(%b::bytea[], %b::bytea[]) AS u(target, remove)
-            WHERE c.hash = u.target AND c.deleted_at IS NULL
-        """, [[t for t, _ in casts_removed], [r for _, r in casts_removed]])
+            FROM unnest(%b::bytea[], %b::bytea[], %b::bigint[]) AS u(target, remove, fid)
+            WHERE c.hash = u.target AND c.fid = u.fid AND c.deleted_at IS NULL
+        """, [[t for t, _, _ in casts_removed], [r for _, r, _ in casts_removed], [f for _, _, f in casts_removed]])
 
 
 def _fold_profiles_statement():

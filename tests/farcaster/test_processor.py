@@ -391,3 +391,19 @@ def test_any_split_and_order_ends_in_the_rules_outcome(engine):
         got_profiles = [tuple(p)[:-1] for p in got_profiles]  # without updated_at
         assert profiles is None or got_profiles == profiles, trial
         profiles = got_profiles
+
+
+def test_a_cast_remove_by_another_fid_deletes_nothing(engine):
+    """A hub keeps each fid's casts in that fid's store: a CastRemove signed by another fid finds
+    nothing to remove there. Whichever arrives first, and in one batch or two."""
+    for first, second in ((m.cast(1, 100, "own"), m.cast_remove(2, 110, "foreign", m.h("own"))),
+                          (m.cast_remove(2, 110, "foreign", m.h("own")), m.cast(1, 100, "own"))):
+        apply_messages(engine, first)
+        apply_messages(engine, second)
+        assert state(engine, "casts", "own") == ("active",)
+        with engine.begin() as conn:
+            conn.execute(text("TRUNCATE farcaster_casts, farcaster_cast_removes"))
+    apply_messages(engine, m.cast(1, 100, "own"), m.cast_remove(2, 110, "foreign", m.h("own")))
+    assert state(engine, "casts", "own") == ("active",)
+    apply_messages(engine, m.cast_remove(1, 120, "by-author", m.h("own")))
+    assert state(engine, "casts", "own") == ("deleted", m.h("by-author"))
