@@ -45,18 +45,16 @@ COLUMNS = {
     "user_data": ("user_data_type", "value"),
 }
 STATE_COLUMNS = ("deleted_at", "deleted_by", "pruned_at", "revoked_at")
-# Conflict keys of the last-write-wins tables: (key kind, its columns after fid with their
-# array types, and their positions in ParsedMessage.values). Reactions target a cast or a URL:
-# two key kinds, so every lookup is an equality without NULLs.
-LWW_KEYS = {
-    "reactions": (("reaction_type", "smallint", 1), ("target_cast_hash", "bytea", 3)),
-    "reactions_by_url": (("reaction_type", "smallint", 1), ("target_url", "text", 4)),
-    "links": (("link_type", "text", 1), ("target_fid", "bigint", 2)),
-    "verifications": (("address", "bytea", 1),),
-    "user_data": (("user_data_type", "text", 0),),
-}
-LWW_TABLE = {"reactions": "reactions", "reactions_by_url": "reactions", "links": "links",
-             "verifications": "verifications", "user_data": "user_data"}
+# Conflict keys of the last-write-wins tables: (table, the key's columns after fid with their
+# array types and their positions in ParsedMessage.values). Reactions target a cast or a URL:
+# two keys, so every lookup is an equality without NULLs.
+LWW_KEYS = (
+    ("reactions", (("reaction_type", "smallint", 1), ("target_cast_hash", "bytea", 3))),
+    ("reactions", (("reaction_type", "smallint", 1), ("target_url", "text", 4))),
+    ("links", (("link_type", "text", 1), ("target_fid", "bigint", 2))),
+    ("verifications", (("address", "bytea", 1),)),
+    ("user_data", (("user_data_type", "text", 0),)),
+)
 MESSAGES_PER_FID_TO_ASK = 8  # a batch with this many messages per fid asks which fids have rows
 LOCK_CLASS = 0x4643  # advisory lock namespace ("FC")
 LOCK_BUCKETS = 1024
@@ -189,8 +187,7 @@ class _Plan:
             self.updates[table][h] = state
 
     def last_write_wins(self, cur) -> None:
-        for kind, key in LWW_KEYS.items():
-            table = LWW_TABLE[kind]
+        for table, key in LWW_KEYS:
             rows = self.by_table.get(table)
             if not rows:
                 continue
@@ -267,10 +264,11 @@ class _Plan:
 
 def _write(cur, plan: _Plan, now: datetime, casts_removed: list[tuple[bytes, bytes, int]]) -> None:
     for table in COLUMNS:
-        if plan.by_table.get(table):
+        rows = list(plan.new_rows(table, now)) if plan.by_table.get(table) else None
+        if rows:  # none when every row of the table is stored already (a redelivery)
             with cur.copy(f"COPY farcaster_{table} ({', '.join(BASE_COLUMNS + COLUMNS[table] + STATE_COLUMNS)}) "
                           "FROM STDIN") as copy:
-                for row in plan.new_rows(table, now):
+                for row in rows:
                     copy.write_row(row)
     for table, changes in plan.updates.items():
         if changes:
