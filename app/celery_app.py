@@ -5,7 +5,7 @@ import importlib
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 
 from app.celeryconfig import build_config
 from app.settings import get_settings
@@ -52,9 +52,18 @@ for _module in TASK_MODULES:
     importlib.import_module(_module)
 
 
+@worker_init.connect
+def _tune_gc_before_fork(**_: object) -> None:
+    from app import gc_tuning
+
+    gc_tuning.tune(get_settings().gc_gen0_threshold)
+
+
 @worker_process_init.connect
 def _fresh_connections(**_: object) -> None:
     # Prefork children must not reuse the parent's PostgreSQL sockets.
+    from app import gc_tuning
     from app.db.session import dispose_engines
 
     dispose_engines()
+    gc_tuning.tune(get_settings().gc_gen0_threshold)  # freeze what the child built at start too

@@ -74,13 +74,15 @@ _CLIENT = None
 
 def _worker_init(hub_url: str | None = None) -> None:
     """A worker-pool process stand-in (every pool is prefork): its own engine, cache connection
-    and hub client, like a Celery worker process."""
+    and hub client, and the garbage collector tuned, like a Celery worker process."""
     global _INDEXER, _CLIENT
     import redis
 
+    from app import gc_tuning
     from app.db.session import dispose_engines
 
     dispose_engines()
+    gc_tuning.tune(get_settings().gc_gen0_threshold)  # as the worker_process_init hook does
     engine = get_engine()
     _INDEXER = Indexer(engine, TargetCache(engine, redis.Redis.from_url(os.environ["REDIS_URL"])), Collect())
     if hub_url:
@@ -219,9 +221,11 @@ def main() -> int:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     # Histories of active accounts (the CLI's defaults are ~50 messages per fid): ~350 per fid.
-    serve = (f"import time\nfrom simulators.hub.testing import running_hub\n"
+    # The simulator stands in for a remote hub, yet shares these two cores: its collector is
+    # tuned like the workers' (app/gc_tuning.py) so that it takes as little of them as it can.
+    serve = (f"import time\nfrom app import gc_tuning\nfrom simulators.hub.testing import running_hub\n"
              f"with running_hub(port={port}, num_fids={fids}, seed=3, events_per_block={per_block}, mean_casts=150, "
-             f"mean_reactions=120, mean_follows=60):\n    time.sleep(10**9)\n")
+             f"mean_reactions=120, mean_follows=60):\n    gc_tuning.tune(50_000)\n    time.sleep(10**9)\n")
     hub = subprocess.Popen([sys.executable, "-c", serve], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(600):

@@ -29,7 +29,8 @@ def test_bad_variable_is_named_in_the_error(monkeypatch):
 
 @pytest.mark.parametrize("name,value", [("FLOWER_PORT", "70000"), ("JOBS_RETENTION_DAYS", "-1"),
                                         ("ENVIRONMENT", "staging"), ("IMAGE_UPLOAD_CONCURRENCY", "0"),
-                                        ("DATABASE_URL", "mysql://x/y"), ("FLOWER_BASIC_AUTH", "nopassword")])
+                                        ("DATABASE_URL", "mysql://x/y"), ("FLOWER_BASIC_AUTH", "nopassword"),
+                                        ("GC_GEN0_THRESHOLD", "-1")])
 def test_invalid_values_are_refused(monkeypatch, name, value):
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError, match=name):
