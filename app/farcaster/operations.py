@@ -207,7 +207,7 @@ class Indexer:
                 batch = Batch()
                 for event in staged:
                     batch.add_event(event, f"staged batch {batch_id} event {event.get('id')}")
-            result = processor.apply_batch(conn, batch, reason="event")
+            result = processor.apply_batch(conn, batch, reason="event", expect_new=True)
             conn.execute(text("UPDATE farcaster_staged_batches SET applied_at = now() WHERE id = :i"), {"i": batch_id})
         self.publish(result.targets, result.backfill_requests)
         return {"batch": batch_id, "events": row.event_count, "messages": result.messages,

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import orjson
+from psycopg.errors import UniqueViolation
 from sqlalchemy import Connection, text
 
 from app.farcaster import targets
@@ -158,9 +159,14 @@ class _Plan:
     def may_have_rows(self, table: str, fid: int) -> bool:
         return self.fids_with_rows is None or fid in self.fids_with_rows[table]
 
-    def read_stored(self, cur) -> None:
-        """Merge the stored state of the batch's hashes that are already stored."""
-        hashes = {t: [m.hash for m in self.by_table[t] if self.may_have_rows(t, m.fid)] for t in COLUMNS}
+    def read_stored(self, cur, *, expect_new: bool = False) -> None:
+        """Merge the stored state of the batch's hashes that are already stored. With
+        ``expect_new``, only the hashes the batch itself names as stored before (deleted
+        messages, prunes, revokes) are looked up: the others are taken as new, and the COPY's
+        unique keys refuse any that is not."""
+        named = self.batch.deleted_by.keys() | self.batch.pruned | self.batch.revoked if expect_new else None
+        hashes = {t: [m.hash for m in self.by_table[t]
+                      if self.may_have_rows(t, m.fid) and (named is None or m.hash in named)] for t in COLUMNS}
         tables = [t for t in COLUMNS if hashes[t]]
         if not tables:
             return
@@ -347,20 +353,38 @@ def _insert_proofs(conn: Connection, batch: Batch) -> None:
     """), {"names": sorted({p.name for p in batch.proofs})})
 
 
-def apply_batch(conn: Connection, batch: Batch, *, reason: str = "event") -> ApplyResult:
-    """Store everything in ``batch`` and expand the target graph; run inside a transaction."""
+def _decide_and_write(conn: Connection, plan: _Plan, now: datetime, *, expect_new: bool = False) -> None:
+    with _raw(conn).cursor() as cur:
+        plan.read_fids_with_rows(cur)
+        plan.read_stored(cur, expect_new=expect_new)
+        casts_removed = plan.remove_wins_for_casts(cur)
+        plan.last_write_wins(cur)
+        _write(cur, plan, now, casts_removed)
+
+
+def apply_batch(conn: Connection, batch: Batch, *, reason: str = "event", expect_new: bool = False) -> ApplyResult:
+    """Store everything in ``batch`` and expand the target graph; run inside a transaction.
+
+    ``expect_new`` suits a batch from the event stream, whose merged messages are new but for a
+    rare overlap with a backfill: it looks up only the hashes the batch names as stored before
+    and writes under a savepoint; a unique violation (a "new" row was stored) rolls the
+    savepoint back and the batch is decided again with every hash looked up. Either way the
+    outcome is the same; the lookup it skips cost PostgreSQL about as much as the COPY."""
     from app.farcaster import backfill  # late: backfill imports this module
 
     result = ApplyResult(len(batch.messages), len(batch.onchain), len(batch.proofs))
     plan = _Plan(batch)
     if batch.messages:
         now = lock_fids(conn, {m.fid for m in batch.messages.values()})
-        with _raw(conn).cursor() as cur:
-            plan.read_fids_with_rows(cur)
-            plan.read_stored(cur)
-            casts_removed = plan.remove_wins_for_casts(cur)
-            plan.last_write_wins(cur)
-            _write(cur, plan, now, casts_removed)
+        if expect_new:
+            try:
+                with conn.begin_nested():
+                    _decide_and_write(conn, plan, now, expect_new=True)
+            except UniqueViolation:  # some "new" rows were stored already: decide again, knowing all
+                plan = _Plan(batch)
+                _decide_and_write(conn, plan, now)
+        else:
+            _decide_and_write(conn, plan, now)
     if plan.by_table.get("user_data"):
         _fold_profiles(conn, sorted({m.fid for m in plan.by_table["user_data"]}))
     if batch.onchain:

@@ -11,21 +11,21 @@ from app.farcaster.messages import HubDataError, parse_message
 from . import messages as m
 
 
-def apply_events(engine, *events) -> None:
+def apply_events(engine, *events, expect_new: bool = False) -> None:
     batch = Batch()
     for e in events:
         batch.add_event(e)
     with engine.begin() as conn:
-        processor.apply_batch(conn, batch)
+        processor.apply_batch(conn, batch, expect_new=expect_new)
 
 
-def apply_messages(engine, *msgs) -> None:
+def apply_messages(engine, *msgs, expect_new: bool = False) -> None:
     """As a backfill page does: plain messages, no deletedMessages."""
     batch = Batch()
     for raw in msgs:
         batch.add_message(parse_message(raw))
     with engine.begin() as conn:
-        processor.apply_batch(conn, batch)
+        processor.apply_batch(conn, batch, expect_new=expect_new)
 
 
 def state(engine, table: str, label: str) -> tuple:
@@ -82,7 +82,8 @@ def test_remove_wins_a_timestamp_tie(engine):
     assert state(engine, "links", "l-add") == ("deleted", m.h("l-rm"))
 
 
-def test_deleted_messages_keep_the_displacing_hash_and_replay_changes_nothing(engine):
+@pytest.mark.parametrize("expect_new", [False, True], ids=["lookup-all", "expect-new"])
+def test_deleted_messages_keep_the_displacing_hash_and_replay_changes_nothing(engine, expect_new):
     target = (2, m.h("t"))
     add = m.reaction("ADD", 1, 100, "a1", target)
     remove = m.reaction("REMOVE", 1, 110, "rm", target)
@@ -90,15 +91,15 @@ def test_deleted_messages_keep_the_displacing_hash_and_replay_changes_nothing(en
     old_name, new_name = m.user_data(1, 100, "u1", "DISPLAY", "Old"), m.user_data(1, 130, "u2", "DISPLAY", "New")
     events = [m.merge(add), m.merge(remove, [add]), m.merge(readd, [remove]), m.merge(old_name),
               m.merge(new_name, [old_name])]
-    apply_events(engine, *reversed(events))  # one batch, and its events in the worst order
+    apply_events(engine, *reversed(events), expect_new=expect_new)  # one batch, and its events in the worst order
     assert state(engine, "reactions", "a1") == ("deleted", m.h("rm"))  # displaced by the remove, as the hub said
     assert state(engine, "reactions", "rm") == ("deleted", m.h("a2"))
     assert state(engine, "reactions", "a2") == ("active",)
     assert state(engine, "user_data", "u1") == ("deleted", m.h("u2"))
     before = snapshot(engine)
-    apply_events(engine, *events)
+    apply_events(engine, *events, expect_new=expect_new)
     for e in events:
-        apply_events(engine, e)
+        apply_events(engine, e, expect_new=expect_new)
     assert snapshot(engine) == before
     with engine.connect() as conn:
         assert conn.execute(text("SELECT display_name FROM farcaster_profiles WHERE fid = 1")).scalar() == "New"
@@ -333,11 +334,13 @@ def test_fast_request_fid_decoding_agrees_with_eth_abi():
     assert fast_on_mutations > 500  # flips in the fid or the signature bytes still decode fast
 
 
-def test_any_split_and_order_ends_in_the_rules_outcome(engine):
+@pytest.mark.parametrize("expect_new", [False, True], ids=["lookup-all", "expect-new"])
+def test_any_split_and_order_ends_in_the_rules_outcome(engine, expect_new):
     """Many messages on a few keys, applied in shuffled batches of random sizes (batches of few
     fids and many messages take the processor's "which fids have rows" path, small ones don't):
     every order and split ends with exactly the rows the Farcaster rules keep active, each loser
-    deleted by a message that beats it, and the same profiles."""
+    deleted by a message that beats it, and the same profiles. With ``expect_new`` some batches
+    repeat messages already stored, so the savepoint's fallback is taken too."""
     import random
 
     rng = random.Random(11)
@@ -371,9 +374,12 @@ def test_any_split_and_order_ends_in_the_rules_outcome(engine):
                               "farcaster_links, farcaster_user_data, farcaster_profiles"))
         order = msgs[:]
         rng.shuffle(order)
+        applied = []
         while order:
             size = rng.choice((1, 3, 40, 200))
-            apply_messages(engine, *order[:size])
+            again = rng.sample(applied, min(len(applied), 2)) if expect_new and rng.random() < 0.3 else []
+            apply_messages(engine, *order[:size], *again, expect_new=expect_new)
+            applied += order[:size]
             del order[:size]
         with engine.connect() as conn:
             rows = {t: conn.execute(text(f"SELECT hash, deleted_at IS NULL AND pruned_at IS NULL AND revoked_at IS NULL, "
@@ -407,3 +413,29 @@ def test_a_cast_remove_by_another_fid_deletes_nothing(engine):
     assert state(engine, "casts", "own") == ("active",)
     apply_messages(engine, m.cast_remove(1, 120, "by-author", m.h("own")))
     assert state(engine, "casts", "own") == ("deleted", m.h("by-author"))
+
+
+def test_expect_new_falls_back_when_rows_were_stored_and_keeps_the_transaction(engine):
+    """A stream batch overlapping a backfill: some of its "new" messages are stored already.
+    The savepoint's COPY fails on their unique hashes, the batch is decided again with every
+    hash looked up, and the same transaction goes on to commit the rest."""
+    target = (2, m.h("t"))
+    old_add = m.reaction("ADD", 1, 100, "a1", target)
+    cast = m.cast(1, 100, "c1")
+    apply_messages(engine, old_add, cast)  # the backfill got there first
+    remove = m.reaction("REMOVE", 1, 110, "rm", target)
+    new_cast = m.cast(3, 120, "c2")
+    batch = Batch()
+    for e in (m.merge(cast), m.merge(remove, [old_add]), m.merge(new_cast)):
+        batch.add_event(e)
+    with engine.begin() as conn:
+        result = processor.apply_batch(conn, batch, expect_new=True)
+        conn.execute(text("INSERT INTO farcaster_targets (fid, is_root, manual, manual_root, followed_by_root) "
+                          "VALUES (99, false, true, false, false)"))  # the transaction is still usable
+    assert result.messages == 4
+    assert state(engine, "reactions", "a1") == ("deleted", m.h("rm"))
+    assert state(engine, "reactions", "rm") == ("active",)
+    assert state(engine, "casts", "c1") == ("active",) and state(engine, "casts", "c2") == ("active",)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM farcaster_casts")).scalar() == 2
+        assert conn.execute(text("SELECT count(*) FROM farcaster_targets WHERE fid = 99")).scalar() == 1
