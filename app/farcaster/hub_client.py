@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 import orjson
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
@@ -95,9 +96,13 @@ class HubClient:
         if self.limiter is not None:
             self.limiter.acquire()
         try:
-            response = self.transport.send(self._request(base + path + query), timeout=self.timeout)
-            content = response.content  # read here: a body cut short raises now, as a transient failure
-        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+            response = self.transport.send(self._request(base + path + query), timeout=self.timeout, stream=True)
+            # The body in one read (Response.content reads it in 10 kB chunks through several
+            # layers); a body cut short raises here, as a transient failure. A full read
+            # returns the connection to the pool.
+            content = response.raw.read(decode_content=True)
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                urllib3.exceptions.HTTPError) as exc:
             raise _Transient(f"{base}{path}: {type(exc).__name__}: {exc}") from exc
         status = response.status_code
         if status == 429:
@@ -110,7 +115,7 @@ class HubClient:
         if status >= 500:
             raise _Transient(f"{base}{path}: HTTP {status}")
         if status >= 300:  # 3xx too: hubs do not redirect, and a redirect is not followed
-            raise HubRequestError(f"{base}{path} {params}: HTTP {status}: {response.text[:300]}")
+            raise HubRequestError(f"{base}{path} {params}: HTTP {status}: {content[:300].decode(errors='replace')}")
         try:
             body = orjson.loads(content)  # hub pages are large: decoding is the poller's main cost
         except ValueError as exc:  # truncated or garbled: often transient, never stored

@@ -81,3 +81,33 @@ def test_429_honours_retry_after_and_api_key_is_sent():
             client.get("/list")
     finally:
         server.shutdown()
+
+
+class _KeepAlive(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: a client that returns its connection reuses it
+    ports: list = []
+
+    def do_GET(self):  # noqa: N802
+        _KeepAlive.ports.append(self.client_address[1])
+        body = json.dumps({"messages": list(range(5000))}).encode()  # larger than one read chunk
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_read_body_returns_its_connection_for_the_next_request():
+    _KeepAlive.ports = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _KeepAlive)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = HubClient(f"http://127.0.0.1:{server.server_port}")
+        for _ in range(20):
+            assert len(client.get("/v1/castsByFid", fid=1)["messages"]) == 5000
+        assert len(_KeepAlive.ports) == 20 and len(set(_KeepAlive.ports)) == 1
+    finally:
+        server.shutdown()
