@@ -205,6 +205,9 @@ def copy_ceiling(engine, since: float | None, runs: int = 1) -> tuple[float, int
         cur.execute(f"VACUUM ANALYZE {', '.join(MESSAGE_TABLES)}")
         return best, rows
     finally:
+        # Back to the pool as it came: left in autocommit, it would run the latency phase's
+        # batches without transactions.
+        raw.driver_connection.autocommit = False
         raw.close()
 
 
