@@ -3,10 +3,10 @@
 A worker decodes hub pages and feed files into tens of thousands of short-lived dicts and
 lists. With CPython's default thresholds (a collection every 700 net container allocations)
 the collector ran dozens of times per 1,000-event page, and its older generations walked every
-object the process holds (Celery, SQLAlchemy, pydantic: hundreds of thousands), so decoding a
-page cost ~5x what the decoding itself does (bench/gc_tuning.py measures it). The data is
-acyclic, so collecting less often frees it just the same (reference counting does), while
-the rare cycles wait a little longer.
+object the process holds (Celery, SQLAlchemy, pydantic: hundreds of thousands). Decoding a page
+took ~5x as long as with the collector off (20 ms against 4), decoding and parsing it 1.6-1.8x
+as long as tuned (bench/gc_tuning.py). The data is acyclic, so collecting less often frees it
+just the same (reference counting does), while the rare cycles wait a little longer.
 
 ``gc.freeze()`` moves what the process holds at start-up into a generation the collector never
 walks; done in the prefork parent, it also keeps collections from touching (and so copying)
