@@ -5,6 +5,7 @@ import json
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -45,21 +46,13 @@ def test_failover_to_the_next_hub(hub_sim):
     assert client.urls[client._preferred] == hub_sim.url  # later requests go straight to the live hub
 
 
-class _Recorder(BaseHTTPRequestHandler):
-    calls: list = []
-
-    def do_GET(self):  # noqa: N802
-        _Recorder.calls.append((time.monotonic(), dict(self.headers)))
-        if len(_Recorder.calls) == 1:
-            self.send_response(429)
-            self.send_header("Retry-After", "1")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        body = json.dumps([1, 2]).encode() if self.path.startswith("/list") else b'{"ok":true}'
-        self.send_response(200)
+class _JsonHandler(BaseHTTPRequestHandler):
+    def send_json(self, status: int, body: bytes, **headers: str) -> None:
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
 
@@ -67,47 +60,53 @@ class _Recorder(BaseHTTPRequestHandler):
         pass
 
 
-def test_429_honours_retry_after_and_api_key_is_sent():
-    _Recorder.calls = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]):
+    """A local HTTP server for ``handler``; yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        client = HubClient(f"http://127.0.0.1:{server.server_port}", api_key="k-123", attempts=3, backoff_max=5)
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+class _Recorder(_JsonHandler):
+    calls: list = []
+
+    def do_GET(self):  # noqa: N802
+        _Recorder.calls.append((time.monotonic(), dict(self.headers)))
+        if len(_Recorder.calls) == 1:
+            self.send_json(429, b"", **{"Retry-After": "1"})
+            return
+        self.send_json(200, json.dumps([1, 2]).encode() if self.path.startswith("/list") else b'{"ok":true}')
+
+
+def test_429_honours_retry_after_and_api_key_is_sent():
+    _Recorder.calls = []
+    with serving(_Recorder) as url:
+        client = HubClient(url, api_key="k-123", attempts=3, backoff_max=5)
         assert client.get("/v1/info") == {"ok": True}
         (t1, h1), (t2, h2) = _Recorder.calls
         assert t2 - t1 >= 0.95
         assert h1.get("x-api-key") == "k-123"
         with pytest.raises(HubDataError, match="JSON object"):
             client.get("/list")
-    finally:
-        server.shutdown()
 
 
-class _KeepAlive(BaseHTTPRequestHandler):
+class _KeepAlive(_JsonHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: a client that returns its connection reuses it
     ports: list = []
 
     def do_GET(self):  # noqa: N802
         _KeepAlive.ports.append(self.client_address[1])
-        body = json.dumps({"messages": list(range(5000))}).encode()  # larger than one read chunk
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+        self.send_json(200, json.dumps({"messages": list(range(5000))}).encode())  # larger than one read chunk
 
 
 def test_a_read_body_returns_its_connection_for_the_next_request():
     _KeepAlive.ports = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _KeepAlive)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        client = HubClient(f"http://127.0.0.1:{server.server_port}")
+    with serving(_KeepAlive) as url:
+        client = HubClient(url)
         for _ in range(20):
             assert len(client.get("/v1/castsByFid", fid=1)["messages"]) == 5000
         assert len(_KeepAlive.ports) == 20 and len(set(_KeepAlive.ports)) == 1
-    finally:
-        server.shutdown()
