@@ -56,7 +56,7 @@ for _module in TASK_MODULES:
 def _tune_gc_before_fork(**_: object) -> None:
     from app import gc_tuning
 
-    gc_tuning.tune(get_settings().gc_gen0_threshold)
+    gc_tuning.tune_worker_process()
 
 
 @worker_process_init.connect
@@ -66,4 +66,4 @@ def _fresh_connections(**_: object) -> None:
     from app.db.session import dispose_engines
 
     dispose_engines()
-    gc_tuning.tune(get_settings().gc_gen0_threshold)  # freeze what the child built at start too
+    gc_tuning.tune_worker_process()  # freeze what the child built at start too

@@ -27,3 +27,10 @@ def tune(gen0_threshold: int) -> None:
     _, gen1, gen2 = gc.get_threshold()
     gc.set_threshold(gen0_threshold, gen1, gen2)
     gc.freeze()
+
+
+def tune_worker_process() -> None:
+    """What every worker process runs at start (the Celery hooks; the benches' stand-ins)."""
+    from app.settings import get_settings
+
+    tune(get_settings().gc_gen0_threshold)

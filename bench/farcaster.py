@@ -11,7 +11,7 @@ In one run, on the same data, it measures
   committed, polling every second;
 - CPU seconds of PostgreSQL, the hub simulator and the indexer's processes in each phase.
 
-    .venv/bin/python bench/farcaster.py            # ~2 minutes
+    .venv/bin/python bench/farcaster.py            # ~2.5 minutes
     .venv/bin/python bench/farcaster.py --quick    # smaller data, ~30 s
 It uses its own database (switchyard_bench_farcaster) and Redis db 13.
 """
@@ -82,7 +82,7 @@ def _worker_init(hub_url: str | None = None) -> None:
     from app.db.session import dispose_engines
 
     dispose_engines()
-    gc_tuning.tune(get_settings().gc_gen0_threshold)  # as the worker_process_init hook does
+    gc_tuning.tune_worker_process()  # as the worker_process_init hook does
     engine = get_engine()
     _INDEXER = Indexer(engine, TargetCache(engine, redis.Redis.from_url(os.environ["REDIS_URL"])), Collect())
     if hub_url:
@@ -214,7 +214,7 @@ def copy_ceiling(engine, since: float | None, runs: int = 1) -> tuple[float, int
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    # Best of 3: this machine's speed drifts by a third within minutes, and a single COPY timed in
+    # Best of 3: this machine's speed drifts by up to a half within minutes, and a single COPY timed in
     # a slow moment flattered the ratio (0.33 once, 0.19 the next run); the best of several is
     # the ceiling the indexer is held to.
     parser.add_argument("--copy-runs", type=int, default=3, help="time each COPY this many times, keep the best")
@@ -231,7 +231,7 @@ def main() -> int:
     # tuned like the workers' (app/gc_tuning.py) so that it takes as little of them as it can.
     serve = (f"import time\nfrom app import gc_tuning\nfrom simulators.hub.testing import running_hub\n"
              f"with running_hub(port={port}, num_fids={fids}, seed=3, events_per_block={per_block}, mean_casts=150, "
-             f"mean_reactions=120, mean_follows=60):\n    gc_tuning.tune(50_000)\n    time.sleep(10**9)\n")
+             f"mean_reactions=120, mean_follows=60):\n    gc_tuning.tune_worker_process()\n    time.sleep(10**9)\n")
     hub = subprocess.Popen([sys.executable, "-c", serve], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(600):

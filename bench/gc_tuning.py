@@ -30,10 +30,9 @@ def child(mode: str, path: str, pages: int) -> None:
     import app.celery_app  # noqa: F401  - a worker's heap: Celery, SQLAlchemy, every task module
     from app import gc_tuning
     from app.farcaster.batch import Batch
-    from app.settings import get_settings
 
     if mode == "tuned":
-        gc_tuning.tune(get_settings().gc_gen0_threshold)
+        gc_tuning.tune_worker_process()
     with open(path, "rb") as f:
         body = f.read()
     held = []
