@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from app.jobs import queries
+from app.platform.jobs import queries
 from tests.support import wait_until
 
 
