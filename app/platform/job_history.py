@@ -66,7 +66,7 @@ class JobHistory(Extension):
 
 
     @_best_effort
-    def before_task(self, task_id: str | None = None, task: Any = None, args: Any = None, kwargs: Any = None,
+    def before_task(self, task_id: Any = None, task: Any = None, args: Any = None, kwargs: Any = None,
                    **_: Any) -> None:
         request = task.request
         request.job_attempt = recorder.record_started(
@@ -93,7 +93,7 @@ class JobHistory(Extension):
 
 
     @_best_effort
-    def after_failure(self, sender: Any = None, task_id: str | None = None, exception: BaseException | None = None,
+    def after_failure(self, sender: Any = None, task_id: Any = None, exception: BaseException | None = None,
                   einfo: Any = None, **_: Any) -> None:
         request = getattr(sender, "request", None)
         attempt = _attempt(request) if request is not None and request.id == task_id else None
@@ -108,7 +108,7 @@ class JobHistory(Extension):
 
 
     @_best_effort
-    def after_unknown(self, name: str | None = None, id: str | None = None, message: Any = None, exc: Any = None,
+    def after_unknown(self, name: str | None = None, id: Any = None, message: Any = None, exc: Any = None,
                    **_: Any) -> None:
         queue = (getattr(message, "delivery_info", None) or {}).get("routing_key")
         recorder.record_rejected(job_id=id, name=name or "?", queue=queue, error=f"unknown task: {exc!r}")
