@@ -6,15 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from app import pipelines as registry
-from app.platform.pipeline import DemoProcess, Pipeline, resolve
+from app.platform.pipeline import Demo, DemoProcess, Pipeline, resolve
 
 
-def _with_demos(pipelines: Sequence[Pipeline] | None) -> list[Pipeline]:
-    return [p for p in (registry.PIPELINES if pipelines is None else pipelines) if p.demo is not None]
+def _demos(pipelines: Sequence[Pipeline] | None) -> list[Demo]:
+    return [p.demo for p in (registry.PIPELINES if pipelines is None else pipelines) if p.demo is not None]
 
 
 def demo_processes(pipelines: Sequence[Pipeline] | None = None) -> tuple[DemoProcess, ...]:
-    return tuple(process for pipeline in _with_demos(pipelines) for process in pipeline.demo.processes)
+    return tuple(process for demo in _demos(pipelines) for process in demo.processes)
 
 
 def _seeder(reference: str) -> Callable[[], str]:
@@ -28,4 +28,4 @@ def _seeder(reference: str) -> Callable[[], str]:
 
 
 def seeders(pipelines: Sequence[Pipeline] | None = None) -> tuple[Callable[[], str], ...]:
-    return tuple(_seeder(pipeline.demo.seed) for pipeline in _with_demos(pipelines) if pipeline.demo.seed)
+    return tuple(_seeder(demo.seed) for demo in _demos(pipelines) if demo.seed)
