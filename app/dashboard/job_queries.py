@@ -14,7 +14,7 @@ from sqlalchemy import exists, func, select, tuple_
 from app.dashboard.models import Resend
 from app.db import get_engine
 from app.platform.jobs.models import Job, JobAttempt, JobState
-from app.platform.jobs.queries import filter_jobs
+from app.platform.jobs.queries import BadJobPrefix, filter_jobs, ids_with_prefix  # noqa: F401 - the pages use them here
 
 jobs = Job.__table__
 resends = Resend.__table__
