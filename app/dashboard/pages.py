@@ -56,12 +56,15 @@ class JobsPage(DashboardHandler):
         if state and state not in JobState.ALL:
             raise web.HTTPError(400, f"unknown state {state!r}; one of {', '.join(JobState.ALL)}")
         name = self.get_query_argument("name", "") or None
+        periodic = self.get_query_argument("periodic", "") == "1"
+        hide = frozenset() if periodic else job_queries.periodic_task_names(self.application.capp)
         after = job_queries.Cursor.decode(self.get_query_argument("after", ""))
         page = await self.blocking(job_queries.list_jobs, state=state, queue=queue, name=name, after=after,
-                                   limit=PAGE_SIZE)
+                                   limit=PAGE_SIZE, hide=hide)
         counts = await self.blocking(job_queries.count_failed, queue) if self.failed_only else None
         self.render("jobs.html", active_tab="failed" if self.failed_only else "jobs", page=page,
                     failed_only=self.failed_only, counts=counts, queue=queue, state=state, name=name,
+                    periodic=periodic,
                     queues=QUEUES, states=JobState.ALL, first_page=after is None,
                     paused=await self.blocking(paused_queues))
 
