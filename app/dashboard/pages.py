@@ -85,6 +85,9 @@ class JobPage(DashboardHandler):
             return
         self.render("job.html", active_tab="jobs", job=job, queues=QUEUES,
                     retryable=job["state"] in actions.RETRYABLE,
+                    removable=job["state"] in actions.REMOVABLE,
+                    cancellable=job["state"] in actions.CANCELLABLE,
+                    stops_at_once=actions.stops_at_once(self.application.capp.tasks.get(job["name"])),
                     delayed=job["state"] in actions.DELAYED and job["eta"] is not None)
 
 

@@ -32,6 +32,8 @@ ROUTES = [
     url(r"/find-job", pages.FindJobPage, name="dashboard-find-job"),
     url(r"/jobs/([^/]+)/retry", act.RetryJob, name="dashboard-retry"),
     url(r"/jobs/([^/]+)/run-now", act.RunJobNow, name="dashboard-run-now"),
+    url(r"/jobs/([^/]+)/remove", act.RemoveJob, name="dashboard-remove"),
+    url(r"/jobs/([^/]+)/cancel", act.CancelJob, name="dashboard-cancel"),
 ]
 
 
