@@ -71,6 +71,9 @@ def test_admin_sees_the_pages_and_their_actions(dashboard, db, redis_client):
     choices = admin.get(f"{dashboard.url}/find-job", params={"id": "feedbeef"}, timeout=10)
     assert choices.status_code == 200 and all(f'data-job="{t}"' in choices.text for t in twins)
     assert admin.get(f"{dashboard.url}/find-job", params={"id": "%%%%"}, timeout=10).status_code == 404
+    assert f'data-job="{failed}"' in admin.get(f"{dashboard.url}/jobs", params={"q": "drill"}, timeout=10).text
+    assert f'data-job="{failed}"' not in admin.get(f"{dashboard.url}/jobs", params={"q": "nope"}, timeout=10).text
+    assert admin.get(f"{dashboard.url}/jobs", params={"q": "x" * 201}, timeout=10).status_code == 400
 
 
 def test_metrics_carry_the_business_next_to_flowers_own(dashboard, db):
