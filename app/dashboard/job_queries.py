@@ -103,6 +103,15 @@ def count_failed(queue: str | None = None) -> dict[str, int]:
     return {"failed": failed, "not_retried": not_retried}
 
 
+def count_by_state(queue: str | None = None) -> dict[str, int]:
+    """Jobs per state (of one queue, or all): the jobs list's tabs (ix_jobs_queue_state)."""
+    stmt = select(jobs.c.state, func.count()).group_by(jobs.c.state)
+    if queue:
+        stmt = stmt.where(jobs.c.queue == queue)
+    with get_engine().connect() as conn:
+        return {state: n for state, n in conn.execute(stmt)}
+
+
 def _add_resent_as(rows: list[dict[str, Any]]) -> None:
     """Each row's replacement, if the dashboard retried it or ran it early (one query per page)."""
     ids = [row["id"] for row in rows]

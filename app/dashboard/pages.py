@@ -67,9 +67,10 @@ class JobsPage(DashboardHandler):
         page = await self.blocking(job_queries.list_jobs, state=state, queue=queue, name=name, after=after,
                                    limit=PAGE_SIZE, hide=hide, search=search)
         counts = await self.blocking(job_queries.count_failed, queue) if self.failed_only else None
+        totals = None if self.failed_only else await self.blocking(job_queries.count_by_state, queue)
         self.render("jobs.html", active_tab="failed" if self.failed_only else "jobs", page=page,
                     failed_only=self.failed_only, counts=counts, queue=queue, state=state, name=name,
-                    periodic=periodic, search=search,
+                    periodic=periodic, search=search, totals=totals,
                     queues=QUEUES, states=JobState.ALL, first_page=after is None,
                     paused=await self.blocking(paused_queues))
 
