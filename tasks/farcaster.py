@@ -53,6 +53,9 @@ class CeleryEnqueue:
     def scan_app_users(self, app_fid: int, chunk: int) -> None:
         scan_app_users.apply_async(args=[app_fid, chunk])
 
+    def replay(self) -> None:
+        replay_new_targets.apply_async()
+
 
 @lru_cache(maxsize=1)
 def _client():
@@ -174,6 +177,13 @@ def poll_shard(self: Any, shard_index: int) -> dict:
 def apply_staged(self: Any, batch_id: int) -> dict:
     """Apply one staged batch of relevant events in one transaction (no-op if already applied)."""
     return indexer().apply_staged(_id(batch_id, "batch_id"))
+
+
+@celery.task(name="farcaster.replay_new_targets", queue_name="backfill", bind=True,
+             autoretry_for=RETRYABLE, retry_backoff=5, retry_backoff_max=300, max_retries=5)
+def replay_new_targets(self: Any) -> dict:
+    """Apply the stream's events about fids that just became targets (every pending replay in one pass)."""
+    return indexer().run_replays()
 
 
 @celery.task(name="farcaster.recover", queue_name="maintenance", bind=True)

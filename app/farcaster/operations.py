@@ -12,7 +12,7 @@ from typing import Callable, Protocol
 import orjson
 from sqlalchemy import Engine, text
 
-from app.farcaster import backfill, processor, targets
+from app.farcaster import backfill, processor, replay, targets
 from app.farcaster.batch import Batch
 from app.farcaster.hub_client import HubClient
 from app.farcaster.target_cache import TargetCache
@@ -29,6 +29,7 @@ class Enqueue(Protocol):
     def reconcile(self, fid: int) -> None: ...
     def discover(self, app_fid: int) -> None: ...
     def scan_app_users(self, app_fid: int, chunk: int) -> None: ...
+    def replay(self) -> None: ...
 
 
 @dataclass
@@ -55,6 +56,8 @@ class Indexer:
         if live_removed:
             self.cache.remove(sorted(live_removed))
         self.send_backfills(requests)
+        if changes.added:
+            self.enqueue.replay()  # a replay was recorded with the change (replay.py)
 
     def send_backfills(self, requests: list[tuple[int, int]]) -> None:
         for request_id, fid in requests:
@@ -66,6 +69,7 @@ class Indexer:
         with self.engine.begin() as conn:
             changes = targets.add_manual(conn, fid, root=root)
             requests = backfill.request_backfills(conn, changes.to_backfill | {fid}, reason="manual")
+            replay.request(conn, changes.added, since=None, reason="manual")
         self.publish(changes, requests)
         return {"fid": fid, "root": root, "targets_added": sorted(changes.added), "backfills": len(requests)}
 
@@ -193,7 +197,8 @@ class Indexer:
     def apply_staged(self, batch_id: int) -> dict:
         with self.engine.begin() as conn:
             row = conn.execute(text("""
-                SELECT event_count, applied_at, CASE WHEN applied_at IS NULL THEN events::text END AS events
+                SELECT shard_index, first_event_id, event_count, applied_at,
+                       CASE WHEN applied_at IS NULL THEN events::text END AS events
                 FROM farcaster_staged_batches WHERE id = :i FOR UPDATE
             """), {"i": batch_id}).first()
             if row is None:
@@ -201,17 +206,33 @@ class Indexer:
             if row.applied_at is not None:
                 return {"batch": batch_id, "skipped": "already applied"}
             staged = orjson.loads(row.events)
+            since = (row.shard_index, row.first_event_id)
             if isinstance(staged, dict):  # parsed and validated when it was staged
                 batch = Batch.from_staged(staged)
             else:  # raw hub events (batches staged before the parsed form)
                 batch = Batch()
                 for event in staged:
                     batch.add_event(event, f"staged batch {batch_id} event {event.get('id')}")
-            result = processor.apply_batch(conn, batch, reason="event", expect_new=True)
+            result = processor.apply_batch(conn, batch, reason="event", expect_new=True, replay_since=since)
             conn.execute(text("UPDATE farcaster_staged_batches SET applied_at = now() WHERE id = :i"), {"i": batch_id})
         self.publish(result.targets, result.backfill_requests)
         return {"batch": batch_id, "events": row.event_count, "messages": result.messages,
                 "targets_added": sorted(result.targets.added), "targets_removed": sorted(result.targets.removed)}
+
+    def run_replays(self) -> dict:
+        """One pass over every pending replay (replay.py)."""
+        def add_to_cache(fids: list[int]) -> None:
+            with self.engine.connect() as conn:
+                roots = list(conn.execute(text("SELECT fid FROM farcaster_targets WHERE fid = ANY(:f) AND is_root"),
+                                          {"f": fids}).scalars())
+            self.cache.add(fids, roots=roots)
+
+        def apply(batch: Batch, since: tuple[int, int]) -> None:
+            with self.engine.begin() as conn:
+                result = processor.apply_batch(conn, batch, reason="replay", replay_since=since)
+            self.publish(result.targets, result.backfill_requests)
+
+        return replay.run_pending(self.engine, self.client, add_to_cache=add_to_cache, apply=apply).as_dict()
 
     # --- recovery ---------------------------------------------------------------------------
     def recover(self, stale_after_seconds: float) -> dict:

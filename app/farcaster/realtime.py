@@ -25,6 +25,7 @@ from app.farcaster.batch import Batch
 from app.farcaster.hub_client import HubClient
 from app.farcaster.messages import HubDataError
 from app.farcaster.relevance import relevant_events
+from app.farcaster.replay import record_mark
 from app.farcaster.target_cache import TargetCache
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,9 @@ def ensure_cursors(engine: Engine, client: HubClient, info: dict | None = None) 
                 INSERT INTO farcaster_shard_cursors (shard_index, next_event_id, hub_head_event_id)
                 VALUES (:s, :h, :h) ON CONFLICT (shard_index) DO NOTHING
             """), {"s": shard, "h": head_event_id(info, shard)})
+            head = conn.execute(text("SELECT next_event_id FROM farcaster_shard_cursors WHERE shard_index = :s"),
+                                {"s": shard}).scalar()
+            record_mark(conn, shard, head, 0)  # the stream before the cursor was never read
         return dict(conn.execute(text("SELECT shard_index, next_event_id FROM farcaster_shard_cursors")).all())
 
 
@@ -294,8 +298,24 @@ def _poll_segment(conn: Connection, client: HubClient, cache: TargetCache, shard
             hub_head_event_id = GREATEST(COALESCE(hub_head_event_id, 0), :c)
         WHERE shard_index = :s
     """), {"c": new_cursor, "s": shard, "b": _block_of(kept[-1]) if kept and shard != HUBBLE_STREAM else None})
+    if kept:
+        record_mark(conn, shard, new_cursor, _block_timestamp(kept[-1] if shard == HUBBLE_STREAM else
+                                                              _last_block_head(kept)))
     result.cursor = new_cursor
     return more
+
+
+def _last_block_head(events: list[dict]) -> dict:
+    last = _block_of(events[-1])
+    return next(e for e in reversed(events) if _block_of(e) == last and e.get("type") == "HUB_EVENT_TYPE_BLOCK_CONFIRMED")
+
+
+def _block_timestamp(event: dict) -> int:
+    """Hub time (Farcaster seconds) of a BLOCK_CONFIRMED, or of a Hubble event (its id)."""
+    body = event.get("blockConfirmedBody")
+    if isinstance(body, dict) and isinstance(body.get("timestamp"), int):
+        return body["timestamp"]
+    return (event["id"] >> HUBBLE_SEQ_BITS) // 1000
 
 
 def unapplied_batches(conn: Connection, older_than_seconds: float = 0) -> list[int]:
