@@ -12,7 +12,7 @@ from typing import Callable, Protocol
 import orjson
 from sqlalchemy import Engine, text
 
-from app.farcaster import backfill, processor, replay, targets
+from app.farcaster import backfill, gaps, processor, replay, targets
 from app.farcaster.batch import Batch
 from app.farcaster.hub_client import HubClient
 from app.farcaster.target_cache import TargetCache
@@ -218,6 +218,36 @@ class Indexer:
         self.publish(result.targets, result.backfill_requests)
         return {"batch": batch_id, "events": row.event_count, "messages": result.messages,
                 "targets_added": sorted(result.targets.added), "targets_removed": sorted(result.targets.removed)}
+
+    # --- reconciliation and gaps ------------------------------------------------------------
+    def reconcile(self, fid: int, *, allow_deletes: bool = False) -> dict:
+        from app.farcaster.reconcile import reconcile_fid
+        from app.settings import get_settings
+
+        settings = get_settings()
+        return reconcile_fid(self.engine, self.client, fid, grace_seconds=settings.farcaster_reconcile_grace_seconds,
+                             max_delete_ratio=settings.farcaster_reconcile_max_delete_ratio,
+                             on_applied=lambda r: self.publish(r.targets, r.backfill_requests),
+                             allow_deletes=allow_deletes).as_dict()
+
+    def recover_gap(self) -> dict:
+        """The pending gap recovery (gaps.py): discovery for every client app, then one
+        reconciliation per target, whatever number of shards saw the gap."""
+        claimed = gaps.claim(self.engine)
+        if claimed is None:
+            return {"skipped": "no pending gap"}
+        recovery_id, reasons = claimed
+        with self.engine.connect() as conn:
+            apps = list(conn.execute(text("SELECT fid FROM farcaster_client_apps ORDER BY fid")).scalars())
+            fids = list(conn.execute(text("SELECT fid FROM farcaster_targets ORDER BY fid")).scalars())
+        for app_fid in apps:
+            self.enqueue.discover(app_fid)
+        for fid in fids:
+            self.enqueue.reconcile(fid)
+        gaps.finish(self.engine, recovery_id, len(apps), len(fids))
+        log.warning("farcaster gap recovery %s (%s): discovery for %d client apps, %d targets reconciled",
+                    recovery_id, "; ".join(reasons), len(apps), len(fids))
+        return {"recovery": recovery_id, "gaps": reasons, "client_apps": len(apps), "targets": len(fids)}
 
     def run_replays(self) -> dict:
         """One pass over every pending replay (replay.py)."""

@@ -6,8 +6,8 @@ Snapchain: ids are per shard (``height << 14 | seq``); every block starts with a
 BLOCK_CONFIRMED whose ``totalEvents`` counts the block's events including itself. Only whole,
 counted blocks are staged; a block whose count does not match is logged and fetched again.
 The cursor is the start of the next block. A first event beyond the cursor's block means the
-hub no longer has the events in between (retention): the poll reports a gap and the caller
-reconciles every target. Hubble (one stream, ``nextPageEventId``, no block events) uses shard 0;
+hub no longer has the events in between (retention): the poll records a gap recovery
+(gaps.py) in the same transaction and reports it; the caller sends the recovery. Hubble (one stream, ``nextPageEventId``, no block events) uses shard 0;
 there, a gap is a jump from the cursor to the hub's oldest retained event.
 
 Polls of one shard never overlap: the cursor row is locked (FOR UPDATE SKIP LOCKED) for the
@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, text
 
+from app.farcaster import gaps
 from app.farcaster.batch import Batch
 from app.farcaster.hub_client import HubClient
 from app.farcaster.messages import HubDataError
@@ -256,8 +257,10 @@ def _poll_segment(conn: Connection, client: HubClient, cache: TargetCache, shard
                 break  # an empty page's nextPageEventId is from + 1: keep the cursor where it is
             if not isinstance(next_id, int) or next_id <= page[-1].get("id", next_id):
                 raise HubDataError(f"/v1/events: invalid nextPageEventId {next_id!r}")
-            if not kept and cursor:
-                result.gap = result.gap or _hubble_gap(client, cursor, page[0])
+            if not kept and cursor and not result.gap:
+                result.gap = _hubble_gap(client, cursor, page[0])
+                if result.gap:
+                    gaps.request(conn, result.gap)
             kept += page
             new_cursor = next_id
     else:
@@ -283,6 +286,7 @@ def _poll_segment(conn: Connection, client: HubClient, cache: TargetCache, shard
                 result.gap = (f"{where}: cursor at block {cursor >> SEQ_BITS} but the hub's next block is "
                               f"{first_block}: events in between are gone (retention)")
                 log.error("farcaster %s", result.gap)
+                gaps.request(conn, result.gap)
             new_cursor = (_block_of(kept[-1]) + 1) << SEQ_BITS
             more = 0 if ended else pages
         else:

@@ -52,6 +52,8 @@ class InlineEnqueue:
                 ix.discover_app_users(item[1], chunk_fids=self.chunk_fids)
             elif item[0] == "scan_app_users":
                 ix.scan_app_users(item[1], item[2])
+            elif item[0] == "reconcile":
+                ix.reconcile(item[1])
             elif item[0] == "replay":
                 ix.run_replays()
             done += 1

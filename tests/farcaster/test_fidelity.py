@@ -73,3 +73,36 @@ def test_a_new_targets_delete_on_another_shard_before_expansion_is_stored(engine
         assert len(worked) == 1 and worked[0]["fids"] == 2 and worked[0]["events_applied"] >= 1
         catch_up(ix, work, hub)
         _assert_truth(engine, hub, [root])
+
+
+def test_a_client_app_signer_add_inside_a_pruned_range_is_found_by_the_gap_recovery(engine, cache_redis):
+    """A user signs in to a client app while the indexer is away for longer than the hub
+    keeps events. Both shards see the gap; one recovery runs discovery for the app again and
+    reconciles every target once: the user becomes a root, with its follows."""
+    with running_hub(num_fids=50, seed=4, retention_seconds=5, num_client_apps=2, client_app_share=0.1) as hub:
+        hub.network.stream.quiet = True
+        app = hub.network.plan.client_apps[0]
+        ix, work = make_indexer(engine, cache_redis, hub.url)
+        realtime.ensure_cursors(engine, ix.client)
+        ix.add_client_app(app)
+        work.discover(app)
+        work.drain(ix)
+        users_before = target_set(engine)
+        user = next(f for f in hub.network.shard_fids[2] if f not in users_before and f != app
+                    and hub.network.fid_state(f).stores["links"].items)
+        hub.script(2, lambda b: b.signer_add(user, app))
+        hub.advance(12)  # the signer add's block is gone from the stream
+
+        results = [realtime.poll_shard(engine, ix.client, ix.cache, s) for s in (1, 2)]
+        assert all(r.gap for r in results)
+        with engine.connect() as conn:
+            recoveries = conn.execute(text("SELECT state, cardinality(reasons) FROM farcaster_gap_recoveries")).all()
+        assert recoveries == [("pending", 2)]  # one recovery for both shards' gaps
+        summary = ix.recover_gap()
+        reconciles = [w[1] for w in work.work if w[0] == "reconcile"]
+        assert sorted(reconciles) == sorted(users_before) and summary["client_apps"] == 1
+        assert ix.recover_gap() == {"skipped": "no pending gap"}
+        work.drain(ix)
+        assert user in target_set(engine)
+        catch_up(ix, work, hub)
+        _assert_truth(engine, hub, [], client_apps=[app])
