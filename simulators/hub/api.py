@@ -439,18 +439,24 @@ class HubApi:
         st = self._state(_u64(q, "fid"))
         units = 0
         used = {}
+        full: set = set()
+        earliest: dict = {}
         with self.net.lock:
             if st:
                 units = sum(e.body["units"] for e in st.onchain if e.body["kind"] == "storage_rent")
                 used = {k: len(v) for k, v in st.stores.items()}
                 used["casts"] = len(st.stores["casts"])
                 used["proofs"] = len(st.proofs)
+                full = set(st.full_stores)
+                earliest = {k: v.items[0].timestamp for k, v in st.stores.items() if v.items}
         per_unit = (("Casts", "CASTS", 5000, "casts"), ("Links", "LINKS", 2500, "links"),
                     ("Reactions", "REACTIONS", 2500, "reactions"), ("UserData", "USER_DATA", 50, "user_data"),
                     ("Verifications", "VERIFICATIONS", 25, "verifications"),
                     ("UsernameProofs", "USERNAME_PROOFS", 5, "proofs"))
-        limits = [{"storeType": t, "name": n, "limit": lim * units, "used": used.get(k, 0),
-                   "earliestTimestamp": 0, "earliestHash": []} for t, n, lim, k in per_unit]
+        # A store that was pruned is at its limit (a hub prunes only then); its earliest message is named.
+        limits = [{"storeType": t, "name": n, "limit": used.get(k, 0) if k in full else lim * units,
+                   "used": used.get(k, 0), "earliestTimestamp": earliest.get(k, 0) if k in full else 0,
+                   "earliestHash": []} for t, n, lim, k in per_unit]
         return dumps({"limits": limits, "units": units,
                       "unitDetails": [{"unitType": "UnitTypeLegacy", "unitSize": 0},
                                       {"unitType": "UnitType2024", "unitSize": units},

@@ -313,6 +313,7 @@ class BlockBuilder:
         if len(adds) < 3:
             return
         m = adds[0]
+        st.full_stores.add("casts")  # a hub prunes a store only when it is at its limit
         self.net.drop(st, m, PRUNED, self.pos)
         m.observed = True
         self.out.append((PRUNE_MESSAGE, m))
@@ -432,6 +433,10 @@ class BlockBuilder:
 
     def signer_add(self, fid: int, app_fid: int) -> None:
         self._signer_add(self.net.fid_state(fid), app_fid)
+
+    def prune(self, fid: int) -> None:
+        """The fid's oldest cast is pruned (its casts store is full)."""
+        self._prune(self.net.fid_state(fid))
 
     def signer_remove(self, fid: int, index: int) -> None:
         self._signer_remove(self.net.fid_state(fid), index)

@@ -4,12 +4,13 @@ Each scenario is scripted on a quiet simulated hub (blocks carry only the script
 and ends with every target's rows, active and soft-deleted, equal to the hub's truth."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
 from app.farcaster import realtime
 from simulators.hub.testing import running_hub
 
-from .helpers import compare_with_truth, db_states, make_indexer, stream_message_hashes, target_set
+from .helpers import HTTP_LISTED, compare_with_truth, db_states, make_indexer, stream_message_hashes, target_set
 from .test_backfill_domain import catch_up
 
 
@@ -106,3 +107,91 @@ def test_a_client_app_signer_add_inside_a_pruned_range_is_found_by_the_gap_recov
         assert user in target_set(engine)
         catch_up(ix, work, hub)
         _assert_truth(engine, hub, [], client_apps=[app])
+
+
+def _signer_with_most_messages(hub, shard: int, exclude=()) -> tuple[int, int, int]:
+    """(fid, signer index >= 1, active messages it signed) with the most such messages."""
+    best = (0, 0, 0)
+    for fid in hub.network.shard_fids[shard]:
+        if fid in exclude:
+            continue
+        st = hub.network.fid_state(fid)
+        for idx in range(1, len(st.signers)):
+            n = sum(1 for m in st.messages.values() if m.signer is st.signers[idx] and m.state == "active")
+            if n > best[2]:
+                best = (fid, idx, n)
+    assert best[2], "no fid with a second signer"
+    return best
+
+
+@pytest.mark.parametrize("rule", ["keep", "revoke"])
+def test_a_signer_removal_under_both_revocation_rules(engine, cache_redis, rule):
+    """Since V14 a removal revokes nothing (the messages stay active, and so do our rows);
+    before V14 (and on Hubble) the hub sends REVOKE_MESSAGE per message: rows are revoked.
+    The indexer infers nothing from the removal itself; a reconciliation afterwards agrees."""
+    with running_hub(num_fids=60, seed=6, revocation=rule) as hub:
+        hub.network.stream.quiet = True
+        fid, idx, signed = _signer_with_most_messages(hub, 1)
+        ix, work = make_indexer(engine, cache_redis, hub.url)
+        realtime.ensure_cursors(engine, ix.client)
+        ix.add_target(fid, root=True)
+        work.drain(ix)
+        hub.script(1, lambda b: b.signer_remove(fid, idx))
+        hub.advance(1)
+        catch_up(ix, work, hub)
+        states = db_states(engine, [fid])[fid]
+        revoked = [h for h, (s, _) in states.items() if s == "revoked"]
+        assert len(revoked) == (signed if rule == "revoke" else 0)
+        _assert_truth(engine, hub, [fid])
+        assert ix.reconcile(fid)["marked_deleted"] == 0
+        _assert_truth(engine, hub, [fid])
+
+
+def test_a_refused_reconciliation_is_listed_and_can_be_forced(engine, cache_redis, capsys, monkeypatch):
+    """Revocations hidden by a gap (an old-rule hub): the rows vanish from the hub, more than
+    the guard's ratio, so the reconciliation refuses - visible in the refusals list and the
+    metric - until `reconcile FID --allow-deletes` marks them (deleted: the cause is unknown
+    to us). Another target's prune in the gap is marked pruned: the hub's storage limits show
+    its casts store full."""
+    from app.settings import get_settings
+    from tests.farcaster.test_cli import run
+
+    settings = get_settings()
+    monkeypatch.setattr(settings, "farcaster_reconcile_grace_seconds", 0)
+    monkeypatch.setattr(settings, "farcaster_reconcile_max_delete_ratio", 0.01)
+    with running_hub(num_fids=60, seed=6, revocation="revoke", retention_seconds=5) as hub:
+        hub.network.stream.quiet = True
+        fid, idx, signed = _signer_with_most_messages(hub, 1)
+        ix, work = make_indexer(engine, cache_redis, hub.url)
+        monkeypatch.setattr("tasks.farcaster.indexer", lambda: ix)  # the CLI's indexer: this one
+        realtime.ensure_cursors(engine, ix.client)
+        pruned_fid = _fid_on(hub, 1, casts=3, exclude={fid})
+        ix.add_target(fid, root=False)
+        ix.add_target(pruned_fid, root=False)
+        work.drain(ix)
+        hub.script(1, lambda b: (b.signer_remove(fid, idx), b.prune(pruned_fid)))
+        hub.advance(12)  # the revokes and the prune fall out of the hub's retention
+        assert realtime.poll_shard(engine, ix.client, ix.cache, 1).gap
+        ix.recover_gap()
+        work.drain(ix)
+        refusals = run(capsys, "farcaster", "reconcile-refusals")
+        assert [r["fid"] for r in refusals] == [fid] and refusals[0]["rows"] >= signed // 2
+
+        from app.dashboard.business_metrics import BusinessMetricsCollector
+        samples = {s.name: s.value for m in BusinessMetricsCollector(hub_client_factory=None).collect()
+                   for s in m.samples}
+        assert samples["switchyard_farcaster_reconcile_refused"] == 1
+
+        forced = run(capsys, "farcaster", "reconcile", str(fid), "--allow-deletes")
+        assert forced["refused"] is None and forced["marked_deleted"] == refusals[0]["rows"]
+        assert run(capsys, "farcaster", "reconcile-refusals") == []
+        truth = hub.ground_truth(roots=[fid]).fids[fid]
+        states = db_states(engine, [fid])[fid]
+        listed = {h for h, t in truth.types.items() if t in HTTP_LISTED} & set(states)  # stored, and listable
+        assert {h for h, (s, _) in states.items() if s == "active"} & listed == set(truth.active) & listed
+        assert {h for h, (s, _) in states.items() if s == "deleted"} & listed == (truth.revoked | set(truth.deleted)) & listed
+        # The other fid's vanished cast was within the guard, and its casts store is full: pruned.
+        pruned_truth = hub.ground_truth(roots=[pruned_fid]).fids[pruned_fid]
+        assert len(pruned_truth.pruned) == 1
+        assert {h for h, (s, _) in db_states(engine, [pruned_fid])[pruned_fid].items() if s == "pruned"} == \
+            pruned_truth.pruned
