@@ -14,8 +14,9 @@ from typing import Any
 
 import orjson
 
-from app.farcaster.messages import (TABLE_OF_TYPE, HubDataError, ParsedMessage, ParsedOnChainEvent,
-                                    ParsedUsernameProof, parse_indexed, parse_onchain_event, parse_username_proof)
+from app.farcaster.messages import (KEY_MESSAGE_TYPES, TABLE_OF_TYPE, HubDataError, ParsedMessage,
+                                    ParsedOnChainEvent, ParsedUsernameProof, parse_indexed, parse_key_message,
+                                    parse_onchain_event, parse_username_proof)
 
 STAGED_VERSION = 2
 # Positions of bytes values (bytea columns) in ParsedMessage.values, by table.
@@ -91,7 +92,11 @@ class Batch:
         etype = event.get("type") if isinstance(event, dict) else None
         if etype == "HUB_EVENT_TYPE_MERGE_MESSAGE":
             body = _body(event, "mergeMessageBody", where)
-            merged = parse_indexed(body.get("message"), f"{where}.mergeMessageBody.message")
+            message = body.get("message")
+            if _message_type(message) in KEY_MESSAGE_TYPES:  # a gasless signer: stored as a signer event
+                self.onchain.append(parse_key_message(message, f"{where}.mergeMessageBody.message"))
+                return
+            merged = parse_indexed(message, f"{where}.mergeMessageBody.message")
             deleted = body.get("deletedMessages") or []
             if not isinstance(deleted, list):
                 raise HubDataError(f"{where}.mergeMessageBody.deletedMessages: expected a list")
@@ -122,6 +127,11 @@ class Batch:
                 self.proofs.append(parse_username_proof(body["usernameProof"], f"{where}.usernameProof"))
         elif etype is None:
             raise HubDataError(f"{where}: not a hub event: {str(event)[:200]!r}")
+
+
+def _message_type(message: Any) -> Any:
+    data = message.get("data") if isinstance(message, dict) else None
+    return data.get("type") if isinstance(data, dict) else None
 
 
 def _body(event: dict, key: str, where: str) -> dict:

@@ -133,7 +133,9 @@ class Indexer:
                                   "WHERE app_fid = :a AND chunk = ANY(:c)"), {"a": app_fid, "c": chunks})
 
     def scan_app_users(self, app_fid: int, chunk: int, on_progress: Callable[[dict], None] | None = None) -> dict:
-        """Read one slice's signer events; the app's users among them become roots (and are backfilled)."""
+        """Read one slice's signers - on-chain and gasless from /v1/signersByFid, or the on-chain
+        signer events where the hub has no such endpoint; the app's users among them become
+        roots (and are backfilled)."""
         from app.farcaster.messages import parse_onchain_event
 
         with self.engine.connect() as conn:
@@ -143,15 +145,21 @@ class Indexer:
             return {"client_app": app_fid, "chunk": chunk, "skipped": "no such slice (replaced)" if row is None
                     else "already done"}
         client, users = self.client, []
+        unified = True
         for scanned, fid in enumerate(row.fids, 1):
-            for events in client.paged("/v1/onChainEventsByFid", "events", fid=fid, event_type="EVENT_TYPE_SIGNER"):
+            signers = backfill.signers_of(client, fid) if unified else None
+            if signers is None:
+                unified = False
+                signers = [parse_onchain_event(e, f"onChainEventsByFid?fid={fid}")
+                           for events in client.paged("/v1/onChainEventsByFid", "events", fid=fid,
+                                                      event_type="EVENT_TYPE_SIGNER") for e in events]
+            if any(e.is_signer_add and e.request_fid == app_fid for e in signers):
+                users.append(fid)
                 batch = Batch()
-                batch.onchain = [parse_onchain_event(e, f"onChainEventsByFid?fid={fid}") for e in events]
-                if any(e.is_signer_add and e.request_fid == app_fid for e in batch.onchain):
-                    users.append(fid)
-                    with self.engine.begin() as conn:
-                        result = processor.apply_batch(conn, batch, reason=f"app:{app_fid}")
-                    self.publish(result.targets, result.backfill_requests)
+                batch.onchain = signers
+                with self.engine.begin() as conn:
+                    result = processor.apply_batch(conn, batch, reason=f"app:{app_fid}")
+                self.publish(result.targets, result.backfill_requests)
             if on_progress and scanned % 50 == 0:
                 on_progress({"fids_scanned": scanned, "of": len(row.fids), "users": len(users)})
         with self.engine.begin() as conn:

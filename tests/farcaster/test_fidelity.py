@@ -195,3 +195,60 @@ def test_a_refused_reconciliation_is_listed_and_can_be_forced(engine, cache_redi
         assert len(pruned_truth.pruned) == 1
         assert {h for h, (s, _) in db_states(engine, [pruned_fid])[pruned_fid].items() if s == "pruned"} == \
             pruned_truth.pruned
+
+
+def _gasless_rows(engine, fid: int) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text("""
+            SELECT chain_id, signer_event_type, request_fid, log_index FROM farcaster_onchain_events
+            WHERE fid = :f AND chain_id = 0 ORDER BY log_index"""), {"f": fid})]
+
+
+def _app_and_new_user(hub):
+    """A client app and a fid on shard 2 that is no target of it (not a user, not followed by one)."""
+    app = hub.network.plan.client_apps[0]
+    known = hub.ground_truth(client_apps=[app]).targets
+    user = next(f for f in hub.network.shard_fids[2] if f not in known and f != app
+                and hub.network.fid_state(f).stores["links"].items
+                and app not in hub.network.plan.signer_apps[f - 1])
+    return app, user
+
+
+def test_a_client_app_user_signing_in_with_a_gasless_key_becomes_a_root_in_realtime(engine, cache_redis):
+    with running_hub(num_fids=50, seed=4, num_client_apps=2, client_app_share=0.1) as hub:
+        hub.network.stream.quiet = True
+        ix, work = make_indexer(engine, cache_redis, hub.url)
+        realtime.ensure_cursors(engine, ix.client)
+        app, user = _app_and_new_user(hub)
+        ix.add_client_app(app)
+        work.discover(app)
+        work.drain(ix)
+        assert user not in target_set(engine)
+        hub.script(2, lambda b: b.key_add(user, app))
+        hub.advance(1)
+        catch_up(ix, work, hub)
+        assert user in target_set(engine)
+        # The KEY_ADD from the stream and the user's backfill (signersByFid) are one row.
+        assert _gasless_rows(engine, user) == [(0, "SIGNER_EVENT_TYPE_ADD", app, 2)]
+        _assert_truth(engine, hub, [], client_apps=[app])
+        hub.script(2, lambda b: b.key_remove(user))  # the removal is stored too, and revokes nothing
+        hub.advance(1)
+        catch_up(ix, work, hub)
+        assert [r[1] for r in _gasless_rows(engine, user)] == ["SIGNER_EVENT_TYPE_ADD", "SIGNER_EVENT_TYPE_REMOVE"]
+        _assert_truth(engine, hub, [], client_apps=[app])
+
+
+def test_a_client_app_user_with_a_gasless_key_is_found_by_a_scan(engine, cache_redis):
+    with running_hub(num_fids=50, seed=4, num_client_apps=2, client_app_share=0.1) as hub:
+        hub.network.stream.quiet = True
+        ix, work = make_indexer(engine, cache_redis, hub.url)
+        app, user = _app_and_new_user(hub)
+        hub.script(2, lambda b: b.key_add(user, app))
+        hub.advance(2)  # before the indexer starts: only a scan can find it
+        realtime.ensure_cursors(engine, ix.client)
+        ix.add_client_app(app)
+        work.discover(app)
+        work.drain(ix)
+        assert user in target_set(engine)
+        assert _gasless_rows(engine, user) == [(0, "SIGNER_EVENT_TYPE_ADD", app, 2)]
+        _assert_truth(engine, hub, [], client_apps=[app])
