@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine, text
 
 from app.farcaster import processor
+from app.farcaster import skipped as skipped_kinds
 from app.farcaster.batch import Batch
 from app.farcaster.hub_client import HubClient, HubRequestError
 from app.farcaster.messages import (OFFCHAIN_CHAIN_ID, HubDataError, ParsedOnChainEvent, parse_indexed,
@@ -138,9 +139,10 @@ def fetch_and_store(engine: Engine, client: HubClient, fid: int, *, write_batch_
 
     def flush() -> None:
         nonlocal batch
-        if len(batch):
+        if len(batch) or batch.skipped:
             with engine.begin() as conn:
                 result = processor.apply_batch(conn, batch, reason=reason)
+                skipped_kinds.record(conn, batch.skipped, f"{reason} of fid {fid}")
             stats.backfill_requests += result.backfill_requests
             stats.targets_added |= result.targets.added
             stats.roots_added |= result.targets.new_roots
@@ -158,7 +160,8 @@ def fetch_and_store(engine: Engine, client: HubClient, fid: int, *, write_batch_
 
     for path, extra in MESSAGE_ENDPOINTS:
         for items in client.paged(path, "messages", fid=fid, **extra):
-            parsed = [p for i, m in enumerate(items) if (p := parse_indexed(m, f"{path}?fid={fid}[{i}]")) is not None]
+            parsed = [p for i, m in enumerate(items)
+                      if (p := parse_indexed(m, f"{path}?fid={fid}[{i}]", batch.skipped)) is not None]
             for m in parsed:
                 if m.fid != fid:
                     raise HubDataError(f"{path}?fid={fid}: message {m.hash.hex()} is by fid {m.fid}")

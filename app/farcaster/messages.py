@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -269,6 +270,8 @@ def _parse_checked(obj: Any, where: str = "message") -> ParsedMessage:
     if mtype is None:
         if isinstance(type_name, str) and type_name.startswith("MESSAGE_TYPE_"):
             raise NotIndexed(type_name)
+        if isinstance(type_name, int) and not isinstance(type_name, bool):  # a type newer than its name table
+            raise NotIndexed(f"MESSAGE_TYPE_{type_name}")
         raise HubDataError(f"{where}.data.type: not a message type: {type_name!r}")
     fid = _int(_field(data, "fid", f"{where}.data"), f"{where}.data.fid")
     ts = fc_time(_int(_field(data, "timestamp", f"{where}.data"), f"{where}.data.timestamp"))
@@ -341,11 +344,14 @@ def _parse_checked(obj: Any, where: str = "message") -> ParsedMessage:
     return ParsedMessage(msg_hash, fid, mtype, TABLE_OF_TYPE[mtype], values, ts, signer)
 
 
-def parse_indexed(obj: Any, where: str = "message") -> ParsedMessage | None:
-    """parse_message, or None for a valid message of a kind that is not indexed."""
+def parse_indexed(obj: Any, where: str = "message", skipped: Counter | None = None) -> ParsedMessage | None:
+    """parse_message, or None for a valid message of a kind that is not indexed (counted in
+    ``skipped`` as ``message:<kind>``)."""
     try:
         return parse_message(obj, where)
-    except NotIndexed:
+    except NotIndexed as exc:
+        if skipped is not None:
+            skipped[f"message:{exc}"] += 1
         return None
 
 

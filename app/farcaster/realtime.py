@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine, text
 
 from app.farcaster import gaps
+from app.farcaster import skipped as skipped_kinds
 from app.farcaster.batch import Batch
 from app.farcaster.hub_client import HubClient
 from app.farcaster.messages import HubDataError
@@ -296,6 +297,10 @@ def _poll_segment(conn: Connection, client: HubClient, cache: TargetCache, shard
     chunks = _parse_chunks(relevant, where)
     result.relevant += len(relevant)
     result.staged_batch_ids += _stage(conn, shard, chunks)
+    counts = skipped_kinds.unknown_event_types(kept)
+    for _, batch in chunks:
+        counts.update(batch.skipped)
+    skipped_kinds.record(conn, counts, where)
     conn.execute(text("""
         UPDATE farcaster_shard_cursors SET next_event_id = :c, updated_at = now(),
             last_block_number = COALESCE(:b, last_block_number),

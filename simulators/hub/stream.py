@@ -420,6 +420,9 @@ class BlockBuilder:
         st = self.net.fid_state(fid)
         return self._merge(st, pb.LINK_ADD, {"type": "follow", "display_timestamp": None, "target_fid": target})
 
+    def cast(self, fid: int, text: str) -> Message:
+        return self._merge(self.net.fid_state(fid), pb.CAST_ADD, cast_body(text, [], []))
+
     def unfollow(self, fid: int, target: int) -> Message:
         st = self.net.fid_state(fid)
         return self._merge(st, pb.LINK_REMOVE, {"type": "follow", "display_timestamp": None, "target_fid": target})

@@ -252,3 +252,59 @@ def test_a_client_app_user_with_a_gasless_key_is_found_by_a_scan(engine, cache_r
         assert user in target_set(engine)
         assert _gasless_rows(engine, user) == [(0, "SIGNER_EVENT_TYPE_ADD", app, 2)]
         _assert_truth(engine, hub, [], client_apps=[app])
+
+
+def test_unknown_event_and_message_types_and_fields_are_skipped_and_counted(engine, cache_redis, capsys, monkeypatch):
+    """A block with an event type from the future, a channel-owner hint, a channel message and
+    a frame-like unknown message type by a target, and a cast with body fields this code does
+    not know: the poll and the backfill go on, the cast is stored, the rest counted per kind."""
+    from simulators.hub import shapes
+    from tests.farcaster.test_cli import run
+
+    with running_hub(num_fids=40, seed=8) as hub:
+        hub.network.stream.quiet = True
+        fid = _fid_on(hub, 1, casts=1)
+        ix, work = make_indexer(engine, cache_redis, hub.url)
+        monkeypatch.setattr("tasks.farcaster.indexer", lambda: ix)
+        realtime.ensure_cursors(engine, ix.client)
+        ix.add_target(fid, root=True)
+        work.drain(ix)
+        message = {"data": {"type": "MESSAGE_TYPE_CHANNEL_MEMBER", "fid": fid, "timestamp": 150000001,
+                            "network": "FARCASTER_NETWORK_MAINNET",
+                            "channelMemberBody": {"channelId": "0xabcd", "action": "CHANNEL_MEMBER_ACTION_ADD_MEMBER"}},
+                   "hash": "0x" + "ab" * 20, "hashScheme": "HASH_SCHEME_BLAKE3", "signature": "AAAA",
+                   "signatureScheme": "SIGNATURE_SCHEME_ED25519", "signer": "0x" + "cd" * 32}
+        future = dict(message, data=dict(message["data"], type="MESSAGE_TYPE_FUTURE_THING", futureThingBody={"x": 1}))
+        casts = []
+
+        def block(b):
+            b.raw_event({"type": "HUB_EVENT_TYPE_SOMETHING_NEW", "somethingNewBody": {"fid": fid, "anything": [1, 2]}})
+            b.raw_event({"type": "HUB_EVENT_TYPE_CHANNEL_OWNER_CHANGE_HINT", "channelOwnerChangeHintBody": {"fid": fid}})
+            b.raw_event({"type": "HUB_EVENT_TYPE_MERGE_MESSAGE", "mergeMessageBody": {"message": message,
+                                                                                      "deletedMessages": []}})
+            b.raw_event({"type": "HUB_EVENT_TYPE_MERGE_MESSAGE", "mergeMessageBody": {"message": future,
+                                                                                      "deletedMessages": []}})
+            m = b.cast(fid, "hello from the future")
+            obj = shapes.message_obj(m)
+            obj["data"]["castAddBody"]["futureField"] = {"nested": True}
+            obj["data"]["futureEnvelopeField"] = 7
+            m._json[shapes.SNAPCHAIN] = shapes.dumps(obj)
+            casts.append(m)
+
+        hub.script(1, block)
+        hub.advance(1)
+        result = realtime.poll_shard(engine, ix.client, ix.cache, 1)
+        assert result.events == 6 and result.blocks == 1
+        for b in result.staged_batch_ids:
+            work.apply_staged(b)
+        catch_up(ix, work, hub)
+        assert db_states(engine, [fid])[fid]["0x" + casts[0].hash.hex()] == ("active", None)
+        counts = {r["kind"]: r["count"] for r in run(capsys, "farcaster", "skipped")}
+        assert counts == {"event:HUB_EVENT_TYPE_SOMETHING_NEW": 1, "message:MESSAGE_TYPE_CHANNEL_MEMBER": 1,
+                          "message:MESSAGE_TYPE_FUTURE_THING": 1}
+        from app.dashboard.business_metrics import BusinessMetricsCollector
+        samples = {(s.name, s.labels.get("kind")): s.value
+                   for m in BusinessMetricsCollector(hub_client_factory=None).collect() for s in m.samples}
+        assert samples[("switchyard_farcaster_skipped_total", "event:HUB_EVENT_TYPE_SOMETHING_NEW")] == 1
+        ix.reconcile(fid)  # a backfill over the same fid: nothing unknown there, nothing fails
+        _assert_truth(engine, hub, [fid])
