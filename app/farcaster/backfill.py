@@ -23,7 +23,7 @@ from app.farcaster.messages import (OFFCHAIN_CHAIN_ID, HubDataError, ParsedOnCha
 log = logging.getLogger(__name__)
 
 # (path, list key, extra query): every message type and on-chain event kind, each paged to its end.
-MESSAGE_ENDPOINTS = (
+MESSAGE_ENDPOINTS: tuple[tuple[str, dict[str, str]], ...] = (
     ("/v1/castsByFid", {}),  # CastAdd and CastRemove
     ("/v1/reactionsByFid", {"reaction_type": "None"}),  # required on Snapchain; None = every type
     ("/v1/linksByFid", {}),
@@ -171,9 +171,9 @@ def fetch_and_store(engine: Engine, client: HubClient, fid: int, *, write_batch_
             page_done()
     for event_type in ONCHAIN_EVENT_TYPES:
         for items in client.paged("/v1/onChainEventsByFid", "events", fid=fid, event_type=event_type):
-            parsed = [parse_onchain_event(e, f"onChainEventsByFid?fid={fid}[{i}]") for i, e in enumerate(items)]
-            batch.onchain.extend(parsed)
-            stats.onchain_events += len(parsed)
+            events = [parse_onchain_event(e, f"onChainEventsByFid?fid={fid}[{i}]") for i, e in enumerate(items)]
+            batch.onchain.extend(events)
+            stats.onchain_events += len(events)
             page_done()
     gasless = [s for s in signers_of(client, fid) or () if s.chain_id == OFFCHAIN_CHAIN_ID]
     batch.onchain.extend(gasless)  # gasless signers: no on-chain event lists them

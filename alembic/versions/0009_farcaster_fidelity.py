@@ -1,8 +1,8 @@
 """farcaster fidelity: shard marks and replays (retroactive relevance), gap recoveries,
 refused reconciliations, counts of skipped hub data kinds
 
-Revision ID: 0008_farcaster_fidelity
-Revises: 0007_farcaster_write_path
+Revision ID: 0009_farcaster_fidelity
+Revises: 0008_job_attempts
 """
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0008_farcaster_fidelity"
-down_revision = "0007_farcaster_write_path"
+revision = "0009_farcaster_fidelity"
+down_revision = "0008_job_attempts"
 branch_labels = None
 depends_on = None
 
