@@ -16,7 +16,7 @@ def request(conn: Connection, reason: str) -> int:
         ON CONFLICT (state) WHERE state = 'pending'
         DO UPDATE SET reasons = farcaster_gap_recoveries.reasons || EXCLUDED.reasons
         RETURNING id
-    """), {"r": reason}).scalar()
+    """), {"r": reason}).scalar_one()
 
 
 def claim(engine: Engine) -> tuple[int, list[str]] | None:

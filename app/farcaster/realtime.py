@@ -97,7 +97,7 @@ def ensure_cursors(engine: Engine, client: HubClient, info: dict | None = None) 
                 VALUES (:s, :h, :h) ON CONFLICT (shard_index) DO NOTHING
             """), {"s": shard, "h": head_event_id(info, shard)})
             head = conn.execute(text("SELECT next_event_id FROM farcaster_shard_cursors WHERE shard_index = :s"),
-                                {"s": shard}).scalar()
+                                {"s": shard}).scalar_one()
             record_mark(conn, shard, head, 0)  # the stream before the cursor was never read
         return dict(conn.execute(text("SELECT shard_index, next_event_id FROM farcaster_shard_cursors")).all())
 

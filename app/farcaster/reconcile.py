@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Engine, text
 
 from app.farcaster import backfill
 from app.farcaster.hub_client import HubClient, HubRequestError
+from app.farcaster.messages import fc_time
 
 log = logging.getLogger(__name__)
 
@@ -116,15 +118,17 @@ def reconcile_fid(engine: Engine, client: HubClient, fid: int, *, grace_seconds:
             if not hashes:
                 continue
             pruned: list[bytes] = []
+            earliest: datetime | None = None
             store = STORE_OF_TABLE[table]
             if store in full:
                 # Older than (or as old as) the oldest message the hub keeps in that store: pruned.
                 earliest = conn.execute(text(f"""
-                    SELECT COALESCE(min(timestamp), 'infinity') FROM farcaster_{table} WHERE hash = ANY(:seen)
+                    SELECT min(timestamp) FROM farcaster_{table} WHERE hash = ANY(:seen)
                 """), {"seen": seen}).scalar()
                 if full[store]:
-                    from app.farcaster.messages import fc_time
-                    earliest = min(earliest, fc_time(full[store]))
+                    hub_earliest = fc_time(full[store])
+                    earliest = hub_earliest if earliest is None else min(earliest, hub_earliest)
+            if earliest is not None:
                 pruned = list(conn.execute(text(f"""
                     UPDATE farcaster_{table} SET pruned_at = now()
                     WHERE hash = ANY(:h) AND pruned_at IS NULL AND deleted_at IS NULL AND timestamp <= :e

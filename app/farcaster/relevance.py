@@ -43,7 +43,7 @@ def event_candidates(event: Any, where: str) -> tuple[list[int], int | None]:
         body = event.get("mergeMessageBody") or {}
         message = body.get("message")
         fids = _message_fids(message, f"{where}.mergeMessageBody.message")
-        data = message["data"]
+        data = message["data"] if isinstance(message, dict) else {}  # a dict: _message_fids checked it
         if data.get("type") == "MESSAGE_TYPE_KEY_ADD":  # a gasless signer: the app named in its metadata
             return fids, key_message_request_fid(data.get("keyAddBody"), f"{where}.keyAddBody")
         for d in body.get("deletedMessages") or ():
