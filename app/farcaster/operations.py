@@ -305,8 +305,20 @@ class Indexer:
             self.enqueue.discover(app_fid)
         for app_fid, chunks in slices:
             self._send_scans(app_fid, list(chunks))
+        with self.engine.begin() as conn:
+            replay.reset_stranded(conn, stale_after_seconds)
+            replays = conn.execute(text("SELECT count(*) FROM farcaster_replays WHERE state = 'pending'")).scalar_one()
+            replay.prune_marks(conn)
+            gap_waiting = conn.execute(text("""
+                SELECT count(*) FROM farcaster_gap_recoveries
+                WHERE state = 'pending' AND detected_at < now() - make_interval(secs => :age)
+            """), {"age": stale_after_seconds}).scalar_one()
+        if replays:
+            self.enqueue.replay()
+        if gap_waiting:  # its message was lost: run it here (it only sends work)
+            self.recover_gap()
         return {"staged_batches": len(batches), "backfills": len(requests), "client_app_scans": len(apps),
-                "client_app_slices": sum(len(c) for _, c in slices)}
+                "client_app_slices": sum(len(c) for _, c in slices), "replays": replays, "gap_recoveries": gap_waiting}
 
     def rebuild_cache(self) -> dict:
         return self.cache.rebuild()
