@@ -92,13 +92,12 @@ def ensure_cursors(engine: Engine, client: HubClient, info: dict | None = None) 
     info = info or client.info()
     with engine.begin() as conn:
         for shard in stream_shards(info):
-            conn.execute(text("""
+            created = conn.execute(text("""
                 INSERT INTO farcaster_shard_cursors (shard_index, next_event_id, hub_head_event_id)
-                VALUES (:s, :h, :h) ON CONFLICT (shard_index) DO NOTHING
-            """), {"s": shard, "h": head_event_id(info, shard)})
-            head = conn.execute(text("SELECT next_event_id FROM farcaster_shard_cursors WHERE shard_index = :s"),
-                                {"s": shard}).scalar_one()
-            record_mark(conn, shard, head, 0)  # the stream before the cursor was never read
+                VALUES (:s, :h, :h) ON CONFLICT (shard_index) DO NOTHING RETURNING next_event_id
+            """), {"s": shard, "h": head_event_id(info, shard)}).scalar()
+            if created is not None:
+                record_mark(conn, shard, created, 0)  # the stream before a new cursor was never read
         return dict(conn.execute(text("SELECT shard_index, next_event_id FROM farcaster_shard_cursors")).all())
 
 
