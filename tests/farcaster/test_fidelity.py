@@ -308,3 +308,21 @@ def test_unknown_event_and_message_types_and_fields_are_skipped_and_counted(engi
         assert samples[("switchyard_farcaster_skipped_total", "event:HUB_EVENT_TYPE_SOMETHING_NEW")] == 1
         ix.reconcile(fid)  # a backfill over the same fid: nothing unknown there, nothing fails
         _assert_truth(engine, hub, [fid])
+
+
+def test_recovery_resends_a_replay_and_a_gap_recovery_whose_message_was_lost(engine, cache_redis, hub_sim):
+    from app.farcaster import gaps, replay
+
+    ix, work = make_indexer(engine, cache_redis, hub_sim.url)
+    realtime.ensure_cursors(engine, ix.client)
+    with engine.begin() as conn:
+        assert replay.request(conn, [5], since=None, reason="test") is not None
+        gaps.request(conn, "test gap")
+    realtime.ensure_cursors(engine, ix.client)  # existing cursors: no new mark
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM farcaster_shard_marks")).scalar() == 2
+    summary = ix.recover(0)
+    assert (summary["replays"], summary["gap_recoveries"]) == (1, 1)
+    assert ("replay",) in work.work
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT state FROM farcaster_gap_recoveries")).scalar() == "done"
