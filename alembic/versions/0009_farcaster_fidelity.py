@@ -2,7 +2,7 @@
 refused reconciliations, counts of skipped hub data kinds
 
 Revision ID: 0009_farcaster_fidelity
-Revises: 0008_job_attempts
+Revises: 0008_job_history
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0009_farcaster_fidelity"
-down_revision = "0008_job_attempts"
+down_revision = "0008_job_history"
 branch_labels = None
 depends_on = None
 

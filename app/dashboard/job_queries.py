@@ -13,8 +13,8 @@ from sqlalchemy import exists, func, select, tuple_
 
 from app.dashboard.models import Resend
 from app.db import get_engine
-from app.jobs.models import Job, JobAttempt, JobState
-from app.jobs.queries import filter_jobs
+from app.platform.jobs.models import Job, JobAttempt, JobState
+from app.platform.jobs.queries import BadJobPrefix, filter_jobs, ids_with_prefix  # noqa: F401 - the pages use them here
 
 jobs = Job.__table__
 resends = Resend.__table__
@@ -53,10 +53,20 @@ class JobPage:
     next: Cursor | None  # None on the last page
 
 
+def periodic_task_names(app: Any) -> frozenset[str]:
+    """Tasks sent every few seconds (beat's entries, and tasks marked periodic=True such as the
+    per-shard polls beat's dispatcher sends): hidden from job lists unless asked for."""
+    names = {entry["task"] for entry in (app.conf.beat_schedule or {}).values()}
+    names |= {name for name, task in app.tasks.items() if getattr(task, "periodic", False)}
+    return frozenset(names)
+
+
 def list_jobs(*, state: str | None = None, queue: str | None = None, name: str | None = None,
-              after: Cursor | None = None, limit: int = 50) -> JobPage:
+              after: Cursor | None = None, limit: int = 50, hide: frozenset[str] = frozenset()) -> JobPage:
     stmt = select(*LIST_COLUMNS).order_by(jobs.c.updated_at.desc(), jobs.c.id.desc()).limit(limit + 1)
     stmt = filter_jobs(stmt, state=state, queue=queue, name=name)
+    if hide and not name:
+        stmt = stmt.where(jobs.c.name.not_in(sorted(hide)))
     if after:
         stmt = stmt.where(tuple_(jobs.c.updated_at, jobs.c.id) < tuple_(after.updated_at, after.id))
     with get_engine().connect() as conn:

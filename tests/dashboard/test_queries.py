@@ -4,9 +4,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.dashboard import job_queries, queue_overview, waiting_messages
-from app.dashboard.models import PausedQueue, Resend
+from app.dashboard.models import Resend
+from app.platform.pauses import PausedQueue
 from app.db import get_engine
-from app.jobs.models import Job
+from app.platform.jobs.models import Job
 from tests.conftest import TEST_ENV
 from tests.dashboard.fixtures import idle_maintenance  # noqa: F401 - a fixture
 from tests.dashboard.rows import ago, job_row, kombu_message
@@ -135,3 +136,16 @@ def test_progress_details_read_as_text_not_json():
         "step parse · pages 1,200 · families done 3, failed 1"
     assert progress_text({"ratio": 0.25, "ok": True}) == "ratio 0.25 · ok True"
     assert progress_text(None) == "" and progress_text("raw") == "raw"
+
+
+def test_periodic_tasks_are_known_and_hidden_from_lists_unless_named(db):
+    from app.platform.celery_app import celery
+
+    periodic = job_queries.periodic_task_names(celery)
+    assert {"farcaster.poll_shard", "farcaster.poll_shards", "canary.maintenance", "maintenance.prune_jobs"} <= periodic
+    assert "farcaster.backfill_fid" not in periodic and "analysis.analyze" not in periodic
+    poll = job_row(name="farcaster.poll_shard", queue="realtime", state="SUCCESS")
+    real = job_row(name="maintenance.fail")
+    assert {r["id"] for r in job_queries.list_jobs(hide=periodic).rows} == {real}
+    assert {r["id"] for r in job_queries.list_jobs().rows} == {real, poll}
+    assert [r["id"] for r in job_queries.list_jobs(name="farcaster.poll_shard", hide=periodic).rows] == [poll]

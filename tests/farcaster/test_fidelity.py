@@ -163,7 +163,7 @@ def test_a_refused_reconciliation_is_listed_and_can_be_forced(engine, cache_redi
         hub.network.stream.quiet = True
         fid, idx, signed = _signer_with_most_messages(hub, 1)
         ix, work = make_indexer(engine, cache_redis, hub.url)
-        monkeypatch.setattr("tasks.farcaster.indexer", lambda: ix)  # the CLI's indexer: this one
+        monkeypatch.setattr("app.farcaster.services.indexer", lambda: ix)  # the CLI's indexer: this one
         realtime.ensure_cursors(engine, ix.client)
         pruned_fid = _fid_on(hub, 1, casts=3, exclude={fid})
         ix.add_target(fid, root=False)
@@ -265,7 +265,7 @@ def test_unknown_event_and_message_types_and_fields_are_skipped_and_counted(engi
         hub.network.stream.quiet = True
         fid = _fid_on(hub, 1, casts=1)
         ix, work = make_indexer(engine, cache_redis, hub.url)
-        monkeypatch.setattr("tasks.farcaster.indexer", lambda: ix)
+        monkeypatch.setattr("app.farcaster.services.indexer", lambda: ix)
         realtime.ensure_cursors(engine, ix.client)
         ix.add_target(fid, root=True)
         work.drain(ix)
