@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, select, tuple_
+from sqlalchemy import exists, func, select, text, tuple_
 
 from app.dashboard.models import Resend
 from app.db import get_engine
-from app.platform.jobs.models import Job, JobAttempt, JobState
+from app.platform.jobs.models import SEARCH_DOCUMENT, Job, JobAttempt, JobState
 from app.platform.jobs.queries import BadJobPrefix, filter_jobs, ids_with_prefix  # noqa: F401 - the pages use them here
 
 jobs = Job.__table__
@@ -61,10 +61,21 @@ def periodic_task_names(app: Any) -> frozenset[str]:
     return frozenset(names)
 
 
+MAX_SEARCH = 200
+
+
 def list_jobs(*, state: str | None = None, queue: str | None = None, name: str | None = None,
-              after: Cursor | None = None, limit: int = 50, hide: frozenset[str] = frozenset()) -> JobPage:
+              after: Cursor | None = None, limit: int = 50, hide: frozenset[str] = frozenset(),
+              search: str | None = None) -> JobPage:
+    """Newest change first; `search`: jobs with every word of it among the values of their
+    arguments or result (a fid, a supplier code, a tool id), through the ix_jobs_search index."""
     stmt = select(*LIST_COLUMNS).order_by(jobs.c.updated_at.desc(), jobs.c.id.desc()).limit(limit + 1)
     stmt = filter_jobs(stmt, state=state, queue=queue, name=name)
+    if search and search.strip():
+        if len(search) > MAX_SEARCH:
+            raise ValueError(f"search: at most {MAX_SEARCH} characters")
+        stmt = stmt.where(text(f"{SEARCH_DOCUMENT} @@ plainto_tsquery('simple'::regconfig, :search)")
+                          .bindparams(search=search.strip()))
     if hide and not name:
         stmt = stmt.where(jobs.c.name.not_in(sorted(hide)))
     if after:
@@ -90,6 +101,15 @@ def count_failed(queue: str | None = None) -> dict[str, int]:
     with get_engine().connect() as conn:
         failed, not_retried = conn.execute(stmt).one()
     return {"failed": failed, "not_retried": not_retried}
+
+
+def count_by_state(queue: str | None = None) -> dict[str, int]:
+    """Jobs per state (of one queue, or all): the jobs list's tabs (ix_jobs_queue_state)."""
+    stmt = select(jobs.c.state, func.count()).group_by(jobs.c.state)
+    if queue:
+        stmt = stmt.where(jobs.c.queue == queue)
+    with get_engine().connect() as conn:
+        return {state: n for state, n in conn.execute(stmt)}
 
 
 def _add_resent_as(rows: list[dict[str, Any]]) -> None:

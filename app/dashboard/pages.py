@@ -58,13 +58,19 @@ class JobsPage(DashboardHandler):
         name = self.get_query_argument("name", "") or None
         periodic = self.get_query_argument("periodic", "") == "1"
         hide = frozenset() if periodic else job_queries.periodic_task_names(self.application.capp)
+        search = self.get_query_argument("q", "").strip() or None
+        if search and len(search) > job_queries.MAX_SEARCH:
+            raise web.HTTPError(400, f"q: at most {job_queries.MAX_SEARCH} characters")
+        if search:
+            hide = frozenset()  # asked for by what is inside them: every task
         after = job_queries.Cursor.decode(self.get_query_argument("after", ""))
         page = await self.blocking(job_queries.list_jobs, state=state, queue=queue, name=name, after=after,
-                                   limit=PAGE_SIZE, hide=hide)
+                                   limit=PAGE_SIZE, hide=hide, search=search)
         counts = await self.blocking(job_queries.count_failed, queue) if self.failed_only else None
+        totals = None if self.failed_only else await self.blocking(job_queries.count_by_state, queue)
         self.render("jobs.html", active_tab="failed" if self.failed_only else "jobs", page=page,
                     failed_only=self.failed_only, counts=counts, queue=queue, state=state, name=name,
-                    periodic=periodic,
+                    periodic=periodic, search=search, totals=totals,
                     queues=QUEUES, states=JobState.ALL, first_page=after is None,
                     paused=await self.blocking(paused_queues))
 

@@ -26,6 +26,9 @@ class JobState:
     FINAL = (SUCCESS, FAILURE, REVOKED, REJECTED)
 
 
+SEARCH_DOCUMENT = "to_tsvector('simple'::regconfig, jobs_search_text(args, kwargs, result))"
+
+
 class Job(Base):
     __tablename__ = "jobs"
 
@@ -56,7 +59,9 @@ class Job(Base):
         Index("ix_jobs_state_updated", "state", "updated_at"),
         Index("ix_jobs_parent_id", "parent_id"),
         Index("ix_jobs_name_created", "name", "created_at"),
-        Index("ix_jobs_id_prefix", text("id varchar_pattern_ops")),  # job ids looked up by a prefix
+        Index("ix_jobs_id_prefix", "id", postgresql_ops={"id": "varchar_pattern_ops"}),  # job ids looked up by a prefix
+        # a value anywhere in args/kwargs/result (migration 0008 defines jobs_search_text)
+        Index("ix_jobs_search", text(SEARCH_DOCUMENT), postgresql_using="gin"),
     )
 
 
