@@ -5,7 +5,7 @@ from typing import Any
 
 from tornado import web
 
-from app.dashboard import actions, job_queries, queue_overview, waiting_messages
+from app.dashboard import actions, charts, job_queries, queue_overview, waiting_messages
 from app.dashboard.cleanup import CLEANABLE
 from app.dashboard.handler_base import DashboardHandler
 from app.platform.pauses import UnknownQueue, check_queue, paused_queues
@@ -130,6 +130,18 @@ class FindJobPage(JobPage):
         if not wanted:
             raise web.HTTPError(400, "id: give a job id or its first characters")
         await self.show(wanted)
+
+
+class ChartsPage(DashboardHandler):
+    @web.authenticated
+    async def get(self) -> None:
+        try:
+            hours = float(self.get_query_argument("hours", "6"))
+            charts_ = await self.blocking(charts.queue_charts, hours)
+        except ValueError as exc:
+            raise web.HTTPError(400, f"hours: {exc}") from None
+        self.render("charts.html", active_tab="charts", charts=charts_, hours=hours, bars_svg=charts.bars_svg,
+                    seconds=charts.seconds)
 
 
 class AddJobPage(DashboardHandler):
