@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.celery_app import celery
+from app.platform.arguments import NonNegativeInt
 from app.jobs.retention import prune_jobs as prune_jobs_now
 from app.settings import get_settings
 
@@ -25,16 +26,12 @@ def prune_jobs(self: Any) -> dict[str, int]:
 @celery.task(name="maintenance.fail", queue_name="maintenance")
 def fail(message: str = "drill") -> None:
     """Always fails: a drill for alerting, the failed-jobs list and retry buttons."""
-    if not isinstance(message, str):
-        raise TypeError(f"message must be a string, got {type(message).__name__}")
     raise DrillFailure(message)
 
 
 @celery.task(name="maintenance.flaky", queue_name="maintenance", bind=True, max_retries=5)
-def flaky(self: Any, fail_attempts: int = 1, steps: int = 4) -> dict[str, int]:
+def flaky(self: Any, fail_attempts: NonNegativeInt = 1, steps: NonNegativeInt = 4) -> dict[str, int]:
     """A drill: reports progress in `steps`, fails the first `fail_attempts` attempts, then succeeds."""
-    if not isinstance(fail_attempts, int) or not isinstance(steps, int) or fail_attempts < 0 or steps < 0:
-        raise ValueError("fail_attempts and steps must be non-negative integers")
     for step in range(1, steps + 1):
         self.report_progress(100 * step / (steps + 1), step=step, of=steps)
     if self.request.retries < fail_attempts:
