@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, Strict
 
 from sqlalchemy.exc import OperationalError
 
@@ -150,7 +150,7 @@ def apply_staged(self: Any, batch_id: PositiveInt) -> dict:
 
 
 @celery.task(name="farcaster.recover", queue_name="maintenance", bind=True)
-def recover(self: Any, stale_after_seconds: Annotated[float, Field(ge=0)] | None = None) -> dict:
+def recover(self: Any, stale_after_seconds: Annotated[float, Strict(False), Field(ge=0)] | None = None) -> dict:
     """Rebuild the target cache if Redis lost it; re-send unapplied staged batches and open backfills."""
     age = get_settings().farcaster_stale_after_seconds if stale_after_seconds is None else stale_after_seconds
     return indexer().recover(age)

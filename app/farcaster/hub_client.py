@@ -28,7 +28,7 @@ from app.platform.http import BodyTooLarge, FetchPolicy, parse_retry_after, read
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 256 * 1024 * 1024  # a full page of 1000 large casts is a few MB; past this the hub misbehaves
+MAX_BODY_BYTES = 64 * 1024 * 1024  # a full page of 1000 large casts is a few MB: past this the hub misbehaves
 
 
 class HubError(Exception):
