@@ -69,7 +69,7 @@ def analyze(self: Any, tool_id: Any = None, url: Any = None, description: Any = 
         if policy.will_retry(exc, attempt):
             delay = policy.delay(attempt, exc.retry_after)  # the server's Retry-After, within our cap
             store.mark_retrying(job_id, f"attempt {attempt} of {max_attempts} failed: {exc}; retrying in {delay:.1f}s")
-            raise self.retry(exc=exc, countdown=delay)
+            raise self.retry(exc=exc, countdown=delay) from exc
         _fail(job_id, f"failed after {attempt} attempts: {exc}")
     except PageRefusedError as exc:
         _fail(job_id, str(exc))
