@@ -7,7 +7,7 @@ live in catalogue_syncs (+ per-family / per-image rows), not in chords.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from app.catalogue import pipeline, status
 from app.catalogue.errors import (BadImage, FeedError, FeedTooLarge, InvalidArguments, MalformedCategories,
@@ -20,13 +20,13 @@ from app.catalogue.supplier_sync import active_supplier_codes, ensure_suppliers
 from app.catalogue import sync_runs
 from app.celery_app import celery
 from app.db import get_engine
-from app.platform.arguments import HttpURL, PositiveInt, matching
+from app.platform.arguments import HttpURL, PositiveInt, must_match
 from app.platform.retry import RetryPolicy, retry_or_fail
 from app.settings import get_settings
 
-SupplierCode = matching(r"^A\d+$", "an A-number like 'A23'")
-FamilySku = matching(FAMILY_SKU_RE, "a family Sku like 'A23-100804'")
-FeedHash = matching(HASH_RE, "40 hex characters")
+SupplierCode = Annotated[str, must_match(r"^A\d+$", "an A-number like 'A23'")]
+FamilySku = Annotated[str, must_match(FAMILY_SKU_RE, "a family Sku like 'A23-100804'")]
+FeedHash = Annotated[str, must_match(HASH_RE, "40 hex characters")]
 
 # The same answer on every attempt: a malformed family stays malformed until the feed changes.
 PERMANENT = (InvalidArguments, MalformedFamily, MalformedCategories, BadImage, FeedTooLarge, MassDisableAborted)
@@ -86,7 +86,7 @@ def sync_supplier(self: Any, supplier_code: SupplierCode, run_id: str | None = N
     except FeedError as exc:
         policy = _policy(settings.catalogue_supplier_max_retries, settings.catalogue_supplier_retry_delay_seconds,
                          retry_on=(FeedError,))
-        retry_or_fail(self, exc, policy, on_final=lambda _: pipeline.fail_sync(engine, sync_id, str(exc)))
+        retry_or_fail(self, exc, policy, on_final=lambda reason: pipeline.fail_sync(engine, sync_id, reason))
     pipeline.sync_categories(engine, default_client(), index, limits)
     self.report_progress(30, step="compare", sync_id=sync_id, families_in_feed=len(index.for_supplier(code)),
                          malformed_lines=index.malformed)

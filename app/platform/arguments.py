@@ -42,8 +42,8 @@ PositiveId = Annotated[int, BeforeValidator(_digits_as_int), Field(ge=1)]
 
 
 
-def matching(pattern: str | re.Pattern[str], description: str) -> Any:
-    """A string type that must match ``pattern``; a mismatch says it "must be <description>"."""
+def must_match(pattern: str | re.Pattern[str], description: str) -> AfterValidator:
+    """For ``Annotated[str, must_match(...)]``: a string that does not match ``pattern`` "must be <description>"."""
     compiled = re.compile(pattern)
 
     def check(value: str) -> str:
@@ -51,10 +51,10 @@ def matching(pattern: str | re.Pattern[str], description: str) -> Any:
             raise ValueError(f"must be {description}")
         return value
 
-    return Annotated[str, AfterValidator(check)]
+    return AfterValidator(check)
 
 
-HttpURL = matching(r"^https?://", "an http(s) URL")
+HttpURL = Annotated[str, must_match(r"^https?://", "an http(s) URL")]
 
 _CONFIG = ConfigDict(strict=True, arbitrary_types_allowed=True)
 
