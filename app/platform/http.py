@@ -126,10 +126,16 @@ def read_body_at_once(response: Any, max_bytes: int) -> bytes:
     """As read_body, in one read of the raw stream (cheaper for large JSON pages; urllib3's errors
     are not translated). A declared length of an uncompressed body bounds the read by itself; any
     other body is cut at the cap."""
+    raw = response.raw
+    # urllib3's parsed Content-Length and its own header dict (which answers `in` without the
+    # KeyError a missing header costs in requests' dict): this runs once per hub request.
+    declared = raw.length_remaining
+    if declared is not None and "content-encoding" not in raw.headers:
+        if declared > max_bytes:
+            raise BodyTooLarge(max_bytes, declared)
+        return raw.read(decode_content=True)
     check_declared_length(response.headers, max_bytes)
-    if response.headers.get("Content-Length") and not response.headers.get("Content-Encoding"):
-        return response.raw.read(decode_content=True)
-    content = response.raw.read(max_bytes + 1, decode_content=True)
+    content = raw.read(max_bytes + 1, decode_content=True)
     if len(content) > max_bytes:
         raise BodyTooLarge(max_bytes)
     return content
