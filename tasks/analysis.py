@@ -25,8 +25,6 @@ from app.settings import get_settings
 class AnalysisFailed(RuntimeError):
     """The analysis cannot succeed; the message is what the API reports as the job's error."""
 
-    permanent = True
-
 
 def retry_policy(settings: Any) -> RetryPolicy:
     # Attempts are the job record's (redeliveries of a lost worker's job count too), not Celery's retries.
