@@ -17,7 +17,7 @@ from app.analysis import store
 from app.analysis.fetcher import FetchLimits, NetworkError, PageRefusedError
 from app.analysis.pipeline import STEPS, run_analysis
 from app.analysis.request import InvalidRequestError, parse_request
-from app.celery_app import celery
+from app.platform.celery_app import celery
 from app.platform.retry import RetryPolicy
 from app.settings import get_settings
 

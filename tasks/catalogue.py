@@ -6,7 +6,6 @@ live in catalogue_syncs (+ per-family / per-image rows), not in chords.
 """
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
 from app.catalogue import pipeline, status
@@ -18,9 +17,10 @@ from app.catalogue.import_index import FAMILY_SKU_RE, HASH_RE
 from app.catalogue.storage import default_store
 from app.catalogue.supplier_sync import active_supplier_codes, ensure_suppliers
 from app.catalogue import sync_runs
-from app.celery_app import celery
+from app.catalogue.sync_runs import new_run_id
 from app.db import get_engine
 from app.platform.arguments import HttpURL, PositiveInt, must_match
+from app.platform.celery_app import celery
 from app.platform.retry import RetryPolicy, retry_or_fail
 from app.settings import get_settings
 
@@ -39,11 +39,6 @@ def _policy(max_retries: int, delay: float, retry_on: tuple[type[BaseException],
 
 
 QUEUE_UPLOADS_RETRY = _policy(5, 1.0)
-
-
-def new_run_id() -> str:
-    """Groups the supplier syncs of one "sync all" (or of one CLI call) in catalogue_syncs."""
-    return f"run-{uuid.uuid4().hex[:12]}"
 
 
 @celery.task(name="catalogue.sync_all", queue_name="supplier-sync", bind=True)

@@ -6,48 +6,18 @@ rebuild, reconciliation fan-out). Every task is idempotent: deliveries are at le
 """
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import Field, Strict
 from sqlalchemy.exc import OperationalError
 
-from app.celery_app import celery
 from app.db import get_engine
-from app.farcaster.hub_client import HubUnavailable, default_client
-from app.farcaster.operations import Indexer
-from app.farcaster.target_cache import TargetCache
+from app.farcaster.hub_client import HubUnavailable
+from app.farcaster.services import hub_client, indexer
 from app.platform.arguments import NonNegativeInt, PositiveId, PositiveInt
+from app.platform.celery_app import celery
 from app.platform.retry import RetryPolicy, retry_or_fail
 from app.settings import get_settings
-
-
-class CeleryEnqueue:
-    def backfill(self, request_id: int, fid: int) -> None:
-        backfill_fid.apply_async(args=[fid], kwargs={"request_id": request_id})
-
-    def apply_staged(self, batch_id: int) -> None:
-        apply_staged.apply_async(args=[batch_id])
-
-    def reconcile(self, fid: int) -> None:
-        reconcile_fid.apply_async(args=[fid])
-
-    def discover(self, app_fid: int) -> None:
-        discover_app_users.apply_async(args=[app_fid])
-
-    def scan_app_users(self, app_fid: int, chunk: int) -> None:
-        scan_app_users.apply_async(args=[app_fid, chunk])
-
-
-@lru_cache(maxsize=1)
-def _client():
-    return default_client()
-
-
-def indexer() -> Indexer:
-    engine = get_engine()
-    return Indexer(engine, TargetCache(engine), CeleryEnqueue(), client_factory=_client)
-
 
 # The hub client retried each request already: these retry the whole task, later.
 HUB_RETRY = RetryPolicy(retry_on=(HubUnavailable, OperationalError, ConnectionError),
@@ -118,7 +88,7 @@ def poll_shards(self: Any) -> list[int]:
     """Beat, every REALTIME_POLL_INTERVAL_SECONDS: one poll per data shard of /v1/info."""
     from app.farcaster.realtime import stream_shards
 
-    shards = stream_shards(_client().info())
+    shards = stream_shards(hub_client().info())
     expires = max(5.0, get_settings().realtime_poll_interval_seconds * 5)
     for shard in shards:
         poll_shard.apply_async(args=[shard], expires=expires)
@@ -139,7 +109,7 @@ def poll_shard(self: Any, shard_index: NonNegativeInt) -> dict:
 
     # Each segment's batches are sent as soon as they are committed: appliers start on a
     # backlog while the poll is still reading it.
-    result = realtime.poll_shard(ix.engine, _client(), ix.cache, shard_index, page_size=settings.hub_page_size,
+    result = realtime.poll_shard(ix.engine, hub_client(), ix.cache, shard_index, page_size=settings.hub_page_size,
                                  max_pages=settings.realtime_max_pages_per_poll,
                                  on_staged=_send_staged)
     if result.gap:
@@ -174,7 +144,7 @@ def reconcile_fid(self: Any, fid: PositiveId) -> dict:
 
     settings = get_settings()
     ix = indexer()
-    result = run(ix.engine, _client(), fid, grace_seconds=settings.farcaster_reconcile_grace_seconds,
+    result = run(ix.engine, hub_client(), fid, grace_seconds=settings.farcaster_reconcile_grace_seconds,
                  max_delete_ratio=settings.farcaster_reconcile_max_delete_ratio,
                  on_applied=lambda r: ix.publish(r.targets, r.backfill_requests))
     return result.as_dict()

@@ -4,9 +4,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.dashboard import job_queries, queue_overview, waiting_messages
-from app.dashboard.models import PausedQueue, Resend
+from app.dashboard.models import Resend
+from app.platform.pauses import PausedQueue
 from app.db import get_engine
-from app.jobs.models import Job
+from app.platform.jobs.models import Job
 from tests.conftest import TEST_ENV
 from tests.dashboard.fixtures import idle_maintenance  # noqa: F401 - a fixture
 from tests.dashboard.rows import ago, job_row, kombu_message

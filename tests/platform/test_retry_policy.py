@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from celery.contrib.testing.worker import start_worker
 
-from app.jobs import queries
+from app.platform.jobs import queries
 from app.platform.arguments import InvalidTaskArguments, PositiveInt
 from app.platform.retry import RetryPolicy, retry_or_fail
 from tests.support import wait_until
