@@ -83,7 +83,7 @@ def request_backfill(self: Any, fid: PositiveId) -> dict:
     return indexer().request_backfill(fid)
 
 
-@celery.task(name="farcaster.poll_shards", queue_name="realtime", bind=True, ignore_result=True)
+@celery.task(name="farcaster.poll_shards", queue_name="realtime", bind=True, ignore_result=True, periodic=True)
 def poll_shards(self: Any) -> list[int]:
     """Beat, every REALTIME_POLL_INTERVAL_SECONDS: one poll per data shard of /v1/info."""
     from app.farcaster.realtime import stream_shards
@@ -95,7 +95,7 @@ def poll_shards(self: Any) -> list[int]:
     return shards
 
 
-@celery.task(name="farcaster.poll_shard", queue_name="realtime", bind=True)
+@celery.task(name="farcaster.poll_shard", queue_name="realtime", bind=True, periodic=True)
 def poll_shard(self: Any, shard_index: NonNegativeInt) -> dict:
     """Read one shard's events from its cursor; stage the relevant ones with the new cursor."""
     from app.farcaster import realtime
@@ -123,7 +123,7 @@ def apply_staged(self: Any, batch_id: PositiveInt) -> dict:
     return indexer().apply_staged(batch_id)
 
 
-@celery.task(name="farcaster.recover", queue_name="maintenance", bind=True)
+@celery.task(name="farcaster.recover", queue_name="maintenance", bind=True, periodic=True)
 def recover(self: Any, stale_after_seconds: Annotated[float, Strict(False), Field(ge=0)] | None = None) -> dict:
     """Rebuild the target cache if Redis lost it; re-send unapplied staged batches and open backfills."""
     age = get_settings().farcaster_stale_after_seconds if stale_after_seconds is None else stale_after_seconds

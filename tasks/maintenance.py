@@ -1,7 +1,9 @@
 """Housekeeping tasks on the maintenance queue."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from app.platform.arguments import NonNegativeInt
 from app.platform.celery_app import celery
@@ -37,3 +39,16 @@ def flaky(self: Any, fail_attempts: NonNegativeInt = 1, steps: NonNegativeInt = 
     if self.request.retries < fail_attempts:
         raise self.retry(exc=DrillFailure(f"attempt {self.request.retries + 1} fails on purpose"), countdown=0)
     return {"attempts": self.request.retries + 1}
+
+
+@celery.task(name="maintenance.wait", queue_name="maintenance", bind=True, terminable=True)
+def wait(self: Any, seconds: Annotated[float, Field(ge=0, le=3600)] = 30) -> dict[str, float]:
+    """A drill that runs for a while (progress each second): for cancel and stuck-worker drills.
+    It writes nothing, so the dashboard may terminate it (terminable=True)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        self.report_progress(100 * (1 - left / seconds) if seconds else 100, left=round(left))
+        time.sleep(min(1.0, left))  # a drill's own pacing, not synchronisation
+    return {"seconds": seconds}
