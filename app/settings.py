@@ -116,6 +116,7 @@ class Settings(_PoolOverrides):  # type: ignore[misc, valid-type]
     catalogue_max_index_bytes: int = Field(default=64 * 2**20, ge=1024)  # Import.txt, CAT.csv
     catalogue_max_family_bytes: int = Field(default=8 * 2**20, ge=1024)  # one family JSON (real: 170-850 KB)
     catalogue_max_image_bytes: int = Field(default=25 * 2**20, ge=1024)
+    catalogue_max_image_pixels: int = Field(default=50_000_000, ge=1)  # larger images are refused undecoded
     # A feed that lost more than this fraction of a supplier's active families aborts its sync.
     catalogue_mass_disable_ratio: float = Field(default=0.5, gt=0, le=1)
     catalogue_supplier_max_retries: int = Field(default=2, ge=0)

@@ -31,6 +31,11 @@ class BadImage(CatalogueError):
     """A downloaded image is not a JPEG, PNG, GIF or WebP file."""
 
 
+class CorruptImage(BadImage):
+    """An image that starts like one but does not decode completely (truncated or damaged body), or
+    one too large to decode safely. Retried (a cut download may come whole next time), never stored."""
+
+
 class MassDisableAborted(CatalogueError):
     """A supplier sync refused to deactivate too many families at once; nothing was changed."""
 

@@ -31,6 +31,7 @@ class Limits:
     image_bytes: int
     mass_disable_ratio: float
     key_prefix: str
+    image_pixels: int = 50_000_000
 
     @classmethod
     def from_settings(cls, settings: object | None = None) -> "Limits":
@@ -39,7 +40,8 @@ class Limits:
         s = settings or get_settings()
         return cls(index_bytes=s.catalogue_max_index_bytes, family_bytes=s.catalogue_max_family_bytes,  # type: ignore[attr-defined]
                    image_bytes=s.catalogue_max_image_bytes, mass_disable_ratio=s.catalogue_mass_disable_ratio,  # type: ignore[attr-defined]
-                   key_prefix=s.catalogue_s3_prefix if s.catalogue_s3_bucket else "")  # type: ignore[attr-defined]
+                   key_prefix=s.catalogue_s3_prefix if s.catalogue_s3_bucket else "",  # type: ignore[attr-defined]
+                   image_pixels=s.catalogue_max_image_pixels)  # type: ignore[attr-defined]
 
 
 def _finish(conn: Connection, sync_id: int) -> None:
@@ -138,7 +140,7 @@ def process_image(engine: Engine, client: FeedClient, store: ObjectStore, sync_i
                   limits: Limits) -> StoredImage:
     with engine.connect() as conn:
         result = store_image(conn, url, client=client, store=store, max_bytes=limits.image_bytes,
-                             key_prefix=limits.key_prefix)
+                             max_pixels=limits.image_pixels, key_prefix=limits.key_prefix)
         with conn.begin():
             mark_stored(conn, result)
             sync_runs.set_image_outcome(conn, sync_id, result.image_id, result.outcome)

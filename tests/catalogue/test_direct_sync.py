@@ -111,10 +111,10 @@ def test_mass_disable_guard_changes_nothing(db: str, feed: Any, tmp_path: Any) -
 @pytest.mark.parametrize("junk", [b"", b"\xff\xfe not an image"])
 def test_bad_image_bytes_are_refused(junk: bytes) -> None:
     from app.catalogue.errors import BadImage
-    from app.catalogue.image_sync import sniff
+    from app.catalogue.image_check import check_image
 
     with pytest.raises(BadImage, match="not a JPEG, PNG, GIF or WebP"):
-        sniff(junk, "http://x/y.jpg")
+        check_image(junk, "http://x/y.jpg", max_pixels=1000)
 
 
 def test_failed_image_is_retried_by_the_next_sync_of_an_unchanged_family(db: str, feed: Any,

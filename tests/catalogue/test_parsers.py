@@ -12,7 +12,7 @@ from app.catalogue.errors import MalformedCategories, MalformedFamily
 from app.catalogue.family import parse_family
 from app.catalogue.import_index import parse_import_txt
 
-SAMPLE = Path("/work/shared/reference/promidata/sample-A23-100804.json")
+SAMPLE = Path(__file__).parent / "data" / "sample-A23-100804.json"  # the real file, copied
 BASE = "https://promi-dl.de/Profiles/Live/849c892e-b443-4f49-be3a-61a351cbdd23"
 HASH = "751159B8B70A7230BA6701227C1C5C63F9F2D108"
 
@@ -75,8 +75,17 @@ def test_real_family_file() -> None:
     for entity_images in [family.images] + [v.images for v in family.variants]:
         urls = [i.url for i in entity_images]
         assert len(urls) == len(set(urls))
-    assert len(family.image_urls()) == 11
+    assert len(family.image_urls()) == 13  # all 13 distinct URLs of the file, imprint images included
     assert family.variants[0].images[0].role == "main"
+    # Each child has one print position whose location image (the same under de/fr/en/nl) is its own.
+    positions = [v.imprint_positions for v in family.variants]
+    assert [[(p.code, p.max_print_area) for p in ps] for ps in positions] == [
+        [("item front_150x150mm", "150 x 150 mm")]] * 2
+    assert positions[0][0].names["de"] == "Artikel Vorderseite (max 150 x 150 mm)"
+    imprint_urls = [[r.url for r in ps[0].images] for ps in positions]
+    assert [len(u) for u in imprint_urls] == [1, 1] and imprint_urls[0] != imprint_urls[1]
+    assert imprint_urls[0][0].endswith("10fc5ae151eb51c6c469fdaee2e861bf3158682bc8976597d2f568490710d9e0.png")
+    assert {r.role for ps in positions for r in ps[0].images} == {"imprint"}
 
 
 def test_single_child_may_share_the_family_sku() -> None:
