@@ -41,4 +41,10 @@ def build_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "task": "farcaster.reconcile_all",
             "schedule": timedelta(seconds=settings.farcaster_reconcile_interval_seconds),
         }
+    if settings.catalogue_sync_schedule:
+        from app.catalogue.schedule import parse_cron
+
+        # The task names its run after the slot and skips a slot already started or a run still going.
+        schedule["catalogue-sync"] = {"task": "catalogue.sync_all", "schedule": parse_cron(settings.catalogue_sync_schedule),
+                                      "kwargs": {"trigger": "schedule"}}
     return schedule

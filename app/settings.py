@@ -119,6 +119,10 @@ class Settings(_PoolOverrides):  # type: ignore[misc, valid-type]
     catalogue_max_image_pixels: int = Field(default=50_000_000, ge=1)  # larger images are refused undecoded
     # A feed that lost more than this fraction of a supplier's active families aborts its sync.
     catalogue_mass_disable_ratio: float = Field(default=0.5, gt=0, le=1)
+    # Cron expression (UTC, 5 fields, e.g. "0 3 * * *"): beat runs catalogue.sync_all then. Unset: off.
+    catalogue_sync_schedule: str | None = None
+    # A scheduled run is skipped while a supplier sync younger than this is still going.
+    catalogue_run_stale_after_seconds: float = Field(default=6 * 3600, gt=0)
     catalogue_supplier_max_retries: int = Field(default=2, ge=0)
     catalogue_supplier_retry_delay_seconds: float = Field(default=30, ge=0)
     catalogue_family_max_retries: int = Field(default=3, ge=0)
@@ -158,6 +162,16 @@ class Settings(_PoolOverrides):  # type: ignore[misc, valid-type]
     @classmethod
     def _empty_token_is_none(cls, value: str | None) -> str | None:
         return value or None  # ANALYSIS_API_TOKEN= (empty) means "no auth", not "the empty token"
+
+    @field_validator("catalogue_sync_schedule")
+    @classmethod
+    def _cron_expression(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        from app.catalogue.schedule import parse_cron
+
+        parse_cron(value)  # ValueError names the problem
+        return value.strip()
 
     @field_validator("redis_url", "result_backend_url", "redbeat_redis_url", "cache_redis_url")
     @classmethod

@@ -41,6 +41,9 @@ def test_import_txt_lines_categories_and_malformed_lines() -> None:
     assert index.entries[1].feed_hash == HASH  # normalised to upper case
     assert index.entries[0].supplier_code == "A23"
     assert index.malformed == 3 and index.duplicates == 1
+    # Counted for the supplier a line names; "garbage without a pipe" names none.
+    assert index.malformed_by_supplier == {"A360": 1, "A23": 1} and index.malformed_unattributed == 1
+    assert index.duplicates_by_supplier == {"A23": 1}
     assert index.for_supplier("A36")[0].url == f"{BASE}/A36/A36-MO1001b.json"
     assert index.supplier_codes() == ["A23", "A36", "A403"]
 
