@@ -20,7 +20,7 @@ class Pool:
     soft_time_limit: int  # seconds; raises SoftTimeLimitExceeded in the task
     time_limit: int  # seconds; the child process is killed and replaced
     max_tasks_per_child: int  # recycles children to bound slow memory growth
-    pool_type: str = "prefork"  # prefork is the only pool enforcing time limits
+    pool_type: str = "prefork"  # prefork is the only pool enforcing time limits; "threads" for I/O-bound pools
     description: str = ""
 
     @property
@@ -51,9 +51,13 @@ POOLS: tuple[Pool, ...] = (
     Pool("product-family", ("product-family",), concurrency=3, prefetch_multiplier=1,
          soft_time_limit=280, time_limit=300, max_tasks_per_child=500,
          description="Catalogue: upsert one product family"),
-    Pool("image-upload", ("image-upload",), concurrency=10, prefetch_multiplier=4,
-         soft_time_limit=110, time_limit=120, max_tasks_per_child=1000,
-         description="Catalogue: download, dedupe and store one image"),
+    # An upload waits on the image host and the object store nearly all its time: 32 threads in one
+    # process beat 10 prefork processes (bench/catalogue_sync.py --image-pool, bench/RESULTS.md) and
+    # use one process's memory. Threads enforce no time limits: every call is bounded by its own
+    # timeout (CATALOGUE_HTTP_TIMEOUT_SECONDS per request, boto3's connect/read timeouts).
+    Pool("image-upload", ("image-upload",), concurrency=32, prefetch_multiplier=4,
+         soft_time_limit=110, time_limit=120, max_tasks_per_child=1000, pool_type="threads",
+         description="Catalogue: download, check, dedupe and store one image"),
     Pool("analysis", ("analysis",), concurrency=2, prefetch_multiplier=1,
          soft_time_limit=110, time_limit=120, max_tasks_per_child=200,
          description="Analysis jobs: fetch and analyse a tool's URL (priorities)"),

@@ -59,7 +59,7 @@ def _is_transient(exc: BaseException) -> bool:
 
 class FeedClient:
     def __init__(self, *, timeout: float = 30, attempts: int = 3, backoff_max: float = 30,
-                 backoff_initial: float = 1.0, pool_size: int = 16) -> None:
+                 backoff_initial: float = 1.0, pool_size: int = 64) -> None:  # a connection per upload thread
         self.timeout = timeout
         self.attempts = attempts
         self.backoff_max = backoff_max

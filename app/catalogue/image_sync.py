@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from app.catalogue.errors import InvalidArguments
 from app.catalogue.feed_client import FeedClient
@@ -42,12 +42,15 @@ def image_id_for(conn: Connection, url: str) -> int:
     return image_id
 
 
-def store_image(conn: Connection, url: str, *, client: FeedClient, store: ObjectStore, max_bytes: int,
+def store_image(engine: Engine, url: str, *, client: FeedClient, store: ObjectStore, max_bytes: int,
                 max_pixels: int, key_prefix: str = "") -> StoredImage:
-    """Download and store the bytes (no transaction is held open meanwhile); record with ``mark_stored``."""
-    row = conn.execute(select(images.c.id, images.c.storage_key, images.c.stored_at)
-                       .where(images.c.source_url == url)).first()
-    conn.commit()
+    """Download, check and store the bytes; record with ``mark_stored``.
+
+    No database connection is held during the download or the put: an image pool runs many
+    uploads per process on few pooled connections."""
+    with engine.connect() as conn:
+        row = conn.execute(select(images.c.id, images.c.storage_key, images.c.stored_at)
+                           .where(images.c.source_url == url)).first()
     if row is None:
         raise InvalidArguments(f"no image row for {url!r}: images are created by their family's sync")
     if row.stored_at is not None:
@@ -56,9 +59,9 @@ def store_image(conn: Connection, url: str, *, client: FeedClient, store: Object
     fetched = client.get(url, max_bytes=max_bytes)
     content_type, ext = check_image(fetched.content, url, max_pixels=max_pixels)  # nothing partial is stored
     digest = hashlib.sha256(fetched.content).hexdigest()
-    same_bytes = conn.execute(select(images.c.storage_key).where(
-        images.c.content_hash == digest, images.c.stored_at.is_not(None)).limit(1)).scalar()
-    conn.commit()
+    with engine.connect() as conn:
+        same_bytes = conn.execute(select(images.c.storage_key).where(
+            images.c.content_hash == digest, images.c.stored_at.is_not(None)).limit(1)).scalar()
     if same_bytes:
         key, outcome, reason = same_bytes, "skipped", "same bytes stored under another URL"
     else:

@@ -163,9 +163,9 @@ def record_family_failure(engine: Engine, sync_id: int, sku: str, error: str, *,
 
 def process_image(engine: Engine, client: FeedClient, store: ObjectStore, sync_id: int, url: str,
                   limits: Limits) -> StoredImage:
+    result = store_image(engine, url, client=client, store=store, max_bytes=limits.image_bytes,
+                         max_pixels=limits.image_pixels, key_prefix=limits.key_prefix)
     with engine.connect() as conn:
-        result = store_image(conn, url, client=client, store=store, max_bytes=limits.image_bytes,
-                             max_pixels=limits.image_pixels, key_prefix=limits.key_prefix)
         with conn.begin():
             mark_stored(conn, result)
             sync_runs.set_image_outcome(conn, sync_id, result.image_id, result.outcome)

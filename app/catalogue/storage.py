@@ -82,7 +82,9 @@ class S3Store:
         self.client = boto3.client(
             "s3", endpoint_url=endpoint_url, region_name=region,
             aws_access_key_id=access_key_id, aws_secret_access_key=secret_access_key,
+            # One client serves every thread of an image-upload worker: a connection each.
             config=Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=10, read_timeout=60,
+                          max_pool_connections=64,
                           s3={"addressing_style": "path"} if endpoint_url else None),
         )
 
