@@ -5,8 +5,8 @@ to their variant's print position. Stored images record when their bytes last de
 completely. A run stores the Import.txt it read so its supplier syncs share one download.
 Supplier syncs count their own duplicate lines.
 
-Revision ID: 0008_catalogue_integrity
-Revises: 0007_farcaster_write_path
+Revision ID: 0009_catalogue_integrity
+Revises: 0008_job_attempts
 """
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0008_catalogue_integrity"
-down_revision = "0007_farcaster_write_path"
+revision = "0009_catalogue_integrity"
+down_revision = "0008_job_attempts"
 branch_labels = None
 depends_on = None
 
