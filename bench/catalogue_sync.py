@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 DATABASE = os.environ.get("SWITCHYARD_BENCH_DATABASE", "switchyard_bench_catalogue")
 REDIS_DB = int(os.environ.get("SWITCHYARD_BENCH_REDIS_DB", "10"))  # apart from the test suites' dbs
+REDIS_SERVER = os.environ.get("SWITCHYARD_BENCH_REDIS", "redis://127.0.0.1:6379")  # or a private redis-server
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 POOLS = ("supplier-sync", "product-family", "image-upload")
 
@@ -37,8 +38,8 @@ POOLS = ("supplier-sync", "product-family", "image-upload")
 def bench_env(storage_dir: str, args: argparse.Namespace) -> dict[str, str]:
     return {
         "DATABASE_URL": f"{PG_SERVER}/{DATABASE}",
-        "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
-        "RESULT_BACKEND_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+        "REDIS_URL": f"{REDIS_SERVER}/{REDIS_DB}",
+        "RESULT_BACKEND_URL": f"{REDIS_SERVER}/{REDIS_DB}",
         "CANARY_INTERVAL_SECONDS": "0",
         "SWITCHYARD_ENV_FILE": "/nonexistent/.env",
         "CATALOGUE_STORAGE_DIR": storage_dir,
