@@ -32,6 +32,11 @@ def test_direct_sync_status_failures_and_suppliers(db: str, feed: Any, tmp_path:
 
     status = switchyard("catalogue", "status")
     assert status.returncode == 0 and "A403" in status.stdout and "UPLOADED" in status.stdout
+    assert "BAD LINES" in status.stdout and "DUP LINES" in status.stdout
+
+    # Images stored by this sync were decoded on the way in: nothing is left for the repair command.
+    verified = switchyard("--json", "catalogue", "verify-images", env=env)
+    assert verified.returncode == 0 and json.loads(verified.stdout) == {"checked": 0, "intact": 0, "broken": []}
 
     failures = switchyard("--json", "catalogue", "failures", str(syncs["A403"]["id"]))
     [family] = json.loads(failures.stdout)["families"]

@@ -43,6 +43,7 @@ def sync_suppliers(feed: Any, *codes: str) -> tuple[list[dict[str, Any]], list[s
 
 def test_first_sync_stores_everything_exactly_once(db: str, feed: Any, s3_store: Any,
                                                   catalogue_workers: Any) -> None:
+    feed.faults.update(bad_hash_lines={"A36": 2}, duplicate_lines=feed.model.live_skus("A403")[:1], junk_lines=1)
     syncs = first_sync(feed)
     truth = feed.model.ground_truth()
     assert sorted(s["supplier_code"] for s in syncs) == list(SUPPLIERS)
@@ -76,6 +77,10 @@ def test_first_sync_stores_everything_exactly_once(db: str, feed: Any, s3_store:
 
     final = wait_until(counters_final, timeout=20, message="final counters on the supplier jobs")
     assert sum(j["progress_info"]["families_done"] for j in final) == truth["families"]
+    # Each supplier's job shows its own bad and repeated Import.txt lines (the junk line names none).
+    lines = {j["args"][0]: (j["progress_info"]["malformed_lines"], j["progress_info"]["duplicate_lines"])
+             for j in final}
+    assert lines == {"A23": (0, 0), "A36": (2, 0), "A403": (0, 1)}
     assert sum(j["progress_info"]["images_uploaded"] for j in final) == len(truth["image_urls"])
 
 
