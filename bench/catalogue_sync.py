@@ -102,7 +102,7 @@ def _with_env_overrides(argv: list[str], pool: str, env: dict[str, str]) -> list
 
 
 def start_workers(env: dict[str, str], log_dir: str, image_pool: str | None = None) -> list[subprocess.Popen[bytes]]:
-    from app.celery_app import celery
+    from app.platform.celery_app import celery
 
     from workers.command import worker_argv
     from workers.pools import POOLS_BY_NAME

@@ -1,4 +1,4 @@
-"""The catalogue schema (alembic/versions/0002_catalogue.py and 0009_catalogue_integrity.py; keep them in step)."""
+"""The catalogue schema (alembic/versions/0002_catalogue.py and 0010_catalogue_integrity.py; keep them in step)."""
 from __future__ import annotations
 
 from datetime import datetime

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from app.beat_schedule import build_schedule
+from app.platform.beat import build_schedule
 from app.catalogue.runs import claim_scheduled_slot
 from app.catalogue.schedule import latest_slot, parse_cron, scheduled_run_id
 from app.db import get_engine

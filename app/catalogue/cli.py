@@ -65,18 +65,21 @@ def cmd_sync(args: argparse.Namespace) -> int:
         _print_summary(results)
         return 1 if run_failed(results) else 0
 
-    from tasks.catalogue import new_run_id, sync_all, sync_supplier
+    from app.catalogue.sync_runs import new_run_id
+    from app.platform.resources import shared_resources
 
     if args.wait and not _consumers("supplier-sync"):
         print("switchyard: no worker consumes the supplier-sync queue, so --wait would wait for nothing; start "
               "one (`switchyard worker supplier-sync`) or run `switchyard catalogue sync --direct`", file=sys.stderr)
         return 2
+    send_task = shared_resources().send_task
     run_id = new_run_id()
     if args.supplier:
-        jobs = [sync_supplier.apply_async(args=[code], kwargs={"run_id": run_id, "import_url": args.import_url}).id
+        jobs = [send_task("catalogue.sync_supplier", args=[code],
+                          kwargs={"run_id": run_id, "import_url": args.import_url}).id
                 for code in args.supplier]
     else:
-        jobs = [sync_all.apply_async(kwargs={"run_id": run_id, "import_url": args.import_url}).id]
+        jobs = [send_task("catalogue.sync_all", kwargs={"run_id": run_id, "import_url": args.import_url}).id]
     if not args.wait:
         if args.json:
             emit_json({"run_id": run_id, "jobs": jobs})
@@ -88,7 +91,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 def _consumers(queue: str) -> list[str]:
     """Workers that consume the queue now (they answer a broadcast within a second)."""
-    from app.celery_app import celery
+    from app.platform.celery_app import celery
 
     replies = celery.control.inspect(timeout=1.0).active_queues() or {}
     return sorted(worker for worker, queues in replies.items() if any(q.get("name") == queue for q in queues))
@@ -115,8 +118,8 @@ def _wait_for_run(args: argparse.Namespace, run_id: str, jobs: list[str]) -> int
 
     from app.catalogue.status import recent_syncs
     from app.db import get_engine
-    from app.jobs.models import JobState
-    from app.jobs.queries import get_job
+    from app.platform.jobs.models import JobState
+    from app.platform.jobs.queries import get_job
 
     deadline = time.monotonic() + args.timeout
     console = Console(stderr=True)

@@ -5,8 +5,8 @@ to their variant's print position. Stored images record when their bytes last de
 completely. A run stores the Import.txt it read so its supplier syncs share one download.
 Supplier syncs count their own duplicate lines.
 
-Revision ID: 0009_catalogue_integrity
-Revises: 0008_job_attempts
+Revision ID: 0010_catalogue_integrity
+Revises: 0009_farcaster_fidelity
 """
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0009_catalogue_integrity"
-down_revision = "0008_job_attempts"
+revision = "0010_catalogue_integrity"
+down_revision = "0009_farcaster_fidelity"
 branch_labels = None
 depends_on = None
 

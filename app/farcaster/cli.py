@@ -11,7 +11,7 @@ from app.cli.output import emit_json, table
 
 
 def _indexer():
-    from tasks.farcaster import indexer
+    from app.farcaster.services import indexer
 
     return indexer()
 
@@ -43,11 +43,11 @@ def cmd_targets_list(args):
 
 
 def cmd_apps_add(args):
-    from tasks.farcaster import discover_app_users
+    from app.platform.resources import shared_resources
 
     result = _indexer().add_client_app(args.fid)
     if not args.no_scan:
-        result["scan_task"] = discover_app_users.apply_async(args=[args.fid]).id
+        result["scan_task"] = shared_resources().send_task("farcaster.discover_app_users", args=[args.fid]).id
     return _out(args, result)
 
 
@@ -65,23 +65,45 @@ def cmd_backfill(args):
 
 
 def cmd_reconcile(args):
-    from tasks.farcaster import reconcile_fid
+    if args.allow_deletes:  # an operator checked the hub: run it here and now, and show the outcome
+        return _out(args, _indexer().reconcile(args.fid, allow_deletes=True))
+    from app.platform.resources import shared_resources
 
-    return _out(args, {"fid": args.fid, "task_id": reconcile_fid.apply_async(args=[args.fid]).id})
+    task = shared_resources().send_task("farcaster.reconcile_fid", args=[args.fid])
+    return _out(args, {"fid": args.fid, "task_id": task.id})
+
+
+def cmd_reconcile_refusals(args):
+    from app.farcaster.reconcile import list_refusals
+
+    with _indexer().engine.connect() as conn:
+        rows = list_refusals(conn)
+    return _out(args, rows, ["fid", "rows gone", "active rows", "refused"],
+                [[r["fid"], r["rows"], r["active_rows"], r["refused_at"]] for r in rows])
+
+
+def cmd_skipped(args):
+    from sqlalchemy import text
+
+    with _indexer().engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(text(
+            "SELECT kind, count, first_seen_at, last_seen_at FROM farcaster_skipped_kinds ORDER BY kind")).mappings()]
+    return _out(args, rows, ["kind", "count", "first seen", "last seen"],
+                [[r["kind"], r["count"], r["first_seen_at"], r["last_seen_at"]] for r in rows])
 
 
 def cmd_cursors(args):
     from sqlalchemy import text
 
     from app.farcaster import realtime
-    from tasks.farcaster import _client
+    from app.farcaster import services
 
     ix = _indexer()
     with ix.engine.connect() as conn:
         cursors = dict(conn.execute(text("SELECT shard_index, next_event_id FROM farcaster_shard_cursors")).all())
         unapplied = conn.execute(text("SELECT count(*) FROM farcaster_staged_batches WHERE applied_at IS NULL")).scalar()
     try:
-        info = _client().info()
+        info = services.hub_client().info()
         heads = {s: realtime.head_event_id(info, s) for s in realtime.stream_shards(info)}
     except Exception as exc:  # noqa: BLE001 - show what the database knows even when the hub is down
         print(f"switchyard: hub unavailable: {exc}", file=sys.stderr)
@@ -152,7 +174,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_backfill)
     p = sub.add_parser("reconcile", help="queue a hub/database reconciliation of one fid")
     p.add_argument("fid", type=_fid)
+    p.add_argument("--allow-deletes", action="store_true",
+                   help="run it now and mark what the hub no longer lists even past the delete guard's ratio")
     p.set_defaults(func=cmd_reconcile)
+    sub.add_parser("reconcile-refusals", help="fids whose reconciliation the delete guard refused").set_defaults(
+        func=cmd_reconcile_refusals)
+    sub.add_parser("skipped", help="hub data kinds skipped (unknown or not indexed), with counts").set_defaults(
+        func=cmd_skipped)
     sub.add_parser("cursors", help="per shard: cursor, hub head, lag").set_defaults(func=cmd_cursors)
     sub.add_parser("rebuild-cache", help="rebuild the Redis target sets from PostgreSQL").set_defaults(
         func=cmd_rebuild_cache)
