@@ -54,7 +54,7 @@ def test_direct_sync_status_failures_and_suppliers(db: str, feed: Any, tmp_path:
 
 def test_sync_wait_refuses_at_once_when_no_worker_consumes_supplier_sync(db: str, worker_pools: Any,
                                                                          redis_client: Any) -> None:
-    from app.jobs import queries
+    from app.platform.jobs import queries
 
     worker_pools.stop("supplier-sync")
     refused = switchyard("catalogue", "sync", "--wait", "--import-url", "http://127.0.0.1:9/Import/Import.txt")

@@ -11,7 +11,7 @@ from app.platform.beat import build_schedule
 from app.catalogue.runs import claim_scheduled_slot
 from app.catalogue.schedule import latest_slot, parse_cron, scheduled_run_id
 from app.db import get_engine
-from app.jobs import queries
+from app.platform.jobs import queries
 from app.settings import Settings
 from tests.platform.test_beat import start_beat
 from tests.support import stop_process, wait_until
