@@ -5,7 +5,7 @@ from typing import Any
 
 from tornado import web
 
-from app.dashboard import actions, job_queries, queue_overview, waiting_messages
+from app.dashboard import actions, charts, job_queries, queue_overview, waiting_messages
 from app.dashboard.cleanup import CLEANABLE
 from app.dashboard.handler_base import DashboardHandler
 from app.platform.pauses import UnknownQueue, check_queue, paused_queues
@@ -90,12 +90,22 @@ class JobPage(DashboardHandler):
             await self.find(job_id)
             return
         self.render("job.html", active_tab="jobs", job=job, queues=QUEUES,
+                    in_flower=self.flower_knows(job["id"]),
                     retryable=job["state"] in actions.RETRYABLE,
                     removable=job["state"] in actions.REMOVABLE,
                     cancellable=job["state"] in actions.CANCELLABLE,
                     stops_at_once=actions.stops_at_once(self.application.capp.tasks.get(job["name"])),
                     delayed=job["state"] in actions.DELAYED and job["eta"] is not None)
 
+
+    def flower_knows(self, job_id: str) -> bool:
+        """Flower's task page exists only for tasks whose events it received since it started."""
+        events = getattr(self.application, "events", None)
+        tasks = getattr(getattr(events, "state", None), "tasks", None)
+        try:
+            return tasks is not None and job_id in tasks
+        except TypeError:
+            return False
 
     async def find(self, prefix: str) -> None:
         """An id's first characters: its job when exactly one has them, else the candidates."""
@@ -120,6 +130,18 @@ class FindJobPage(JobPage):
         if not wanted:
             raise web.HTTPError(400, "id: give a job id or its first characters")
         await self.show(wanted)
+
+
+class ChartsPage(DashboardHandler):
+    @web.authenticated
+    async def get(self) -> None:
+        try:
+            hours = float(self.get_query_argument("hours", "6"))
+            charts_ = await self.blocking(charts.queue_charts, hours)
+        except ValueError as exc:
+            raise web.HTTPError(400, f"hours: {exc}") from None
+        self.render("charts.html", active_tab="charts", charts=charts_, hours=hours, bars_svg=charts.bars_svg,
+                    seconds=charts.seconds)
 
 
 class AddJobPage(DashboardHandler):

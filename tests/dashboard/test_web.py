@@ -60,6 +60,7 @@ def test_admin_sees_the_pages_and_their_actions(dashboard, db, redis_client):
     assert "retry" in offered_actions(job_page)
     assert 'data-attempt="9"' in job_page and "maintenance@h1" in job_page
     assert "WARNING tasks.maintenance: disk &lt;full&gt;" in job_page  # the log, escaped
+    assert 'id="flower-link"' not in job_page  # a row Flower never saw an event of: no dead link
     assert 'style="width: 40%"' in job_page and "DrillFailure: attempt 9 fails on purpose" in job_page
     assert failed[:8] in admin.get(dashboard.url + "/failed?queue=maintenance", timeout=10).text
     for path in ("/queues/maintenance", "/jobs?state=FAILURE", "/jobs/new", "/workers", "/tasks", "/broker"):
