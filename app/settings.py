@@ -153,7 +153,15 @@ class Settings(_PoolOverrides):  # type: ignore[misc, valid-type]
     analysis_retry_base_delay: float = Field(default=2.0, ge=0)  # seconds; doubles per attempt, jittered
     analysis_retry_max_delay: float = Field(default=60.0, ge=0)
 
-    @field_validator("analysis_api_token")
+    # --- farcaster read API (/v1/farcaster/ in `switchyard api`) ----------------
+    # Comma-separated static bearer tokens; with a JWT secret, HS256 JWTs with an `exp` claim
+    # are accepted too. Neither set: the read API is public.
+    farcaster_api_tokens: str | None = Field(default=None, repr=False)
+    farcaster_api_jwt_secret: str | None = Field(default=None, repr=False)
+    farcaster_api_rate_limit_per_minute: int = Field(default=600, ge=0)  # per token (per client address without auth); 0: off
+    farcaster_api_cache_ttl_seconds: float = Field(default=5, ge=0)  # Redis response cache and max-age; 0: off
+
+    @field_validator("analysis_api_token", "farcaster_api_tokens", "farcaster_api_jwt_secret")
     @classmethod
     def _empty_token_is_none(cls, value: str | None) -> str | None:
         return value or None  # ANALYSIS_API_TOKEN= (empty) means "no auth", not "the empty token"
@@ -210,6 +218,14 @@ class Settings(_PoolOverrides):  # type: ignore[misc, valid-type]
     def flower_viewers(self) -> frozenset[str]:
         """User names / emails who may only view the dashboard."""
         return frozenset(n.strip() for n in (self.flower_readonly_users or "").split(",") if n.strip())
+
+    @property
+    def farcaster_api_token_set(self) -> frozenset[str]:
+        return frozenset(t.strip() for t in (self.farcaster_api_tokens or "").split(",") if t.strip())
+
+    @property
+    def farcaster_api_auth_configured(self) -> bool:
+        return bool(self.farcaster_api_token_set or self.farcaster_api_jwt_secret)
 
     @property
     def beat_redis_url(self) -> str:
