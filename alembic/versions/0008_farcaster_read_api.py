@@ -1,12 +1,17 @@
-"""farcaster read API: counter tables kept by triggers, text search and feed indexes
+"""farcaster read API: counters kept by triggers, text search and feed indexes
 
-Counters (likes, recasts and replies per cast; casts, followers and following per fid) are kept
-by statement-level AFTER triggers with transition tables, so they change in the writer's own
-transaction whichever code path writes (the processor's COPY and UPDATEs, reconciliation): a
-row counts while it is active, and the processor only inserts new rows and only ever adds
-deleted/pruned/revoked marks, so a replay changes nothing and a soft delete, prune or revoke
-subtracts exactly once. Each trigger applies one aggregated upsert per counter table, in key
-order, so concurrent writers lock counter rows in the same order within a statement.
+Counters (likes, recasts and replies per cast; casts, followers and following per fid) change
+in the writer's own transaction, whichever code path writes (the processor's COPY and UPDATEs,
+reconciliation): statement-level AFTER triggers with transition tables append the statement's
+net change per key to a delta table. A row counts while it is active; the processor only
+inserts new rows and only ever adds deleted/pruned/revoked marks, so a replay changes nothing
+and a soft delete, prune or revoke subtracts exactly once.
+
+Writers only append deltas, so they never wait for each other on a popular cast's counter
+(upserting counters directly deadlocked concurrent backfills: each transaction touches many
+keys over several statements). Once per transaction, the first writer to get an advisory lock
+folds the committed deltas into the counter tables (one folder at a time, so no lock cycles);
+readers add the few deltas not folded yet (counters + sum of deltas, by index).
 
 Revision ID: 0008_farcaster_read_api
 Revises: 0007_farcaster_write_path
@@ -41,11 +46,15 @@ COUNTED = {
     },
 }
 KEYS = {"farcaster_fid_counts": "fid", "farcaster_cast_counts": "hash"}
+DELTAS = {"farcaster_fid_counts": "farcaster_fid_count_deltas", "farcaster_cast_counts": "farcaster_cast_count_deltas"}
+COUNTERS = {"farcaster_fid_counts": ("casts", "followers", "following"),
+            "farcaster_cast_counts": ("likes", "recasts", "replies")}
+FOLD_LOCK = (0x4644, 0)  # advisory lock of the one folder at a time ("FD")
 
 
-def _upsert(counter_table: str, sources: list[tuple[str, dict[str, str]]], with_old: bool) -> str:
+def _append(counter_table: str, sources: list[tuple[str, dict[str, str]]], with_old: bool) -> str:
     """One statement per counter table: the net change of each counter per key (+1 per active
-    new row, -1 per active old row), applied in key order where it is not zero."""
+    new row, -1 per active old row), appended where it is not zero."""
     names = [n for _, counters in sources for n in counters]
 
     def rows(source: str, sign: str) -> list[str]:
@@ -57,25 +66,43 @@ def _upsert(counter_table: str, sources: list[tuple[str, dict[str, str]]], with_
         return out
 
     changes = " UNION ALL ".join(rows("new_rows", "") + (rows("old_rows", "-") if with_old else []))
-    key = KEYS[counter_table]
     return f"""
-        INSERT INTO {counter_table} AS c ({key}, {", ".join(names)})
+        INSERT INTO {DELTAS[counter_table]} ({KEYS[counter_table]}, {", ".join(names)})
         SELECT k, {", ".join(f"sum({n})::int" for n in names)} FROM ({changes}) d
-        GROUP BY k HAVING {" OR ".join(f"sum({n}) <> 0" for n in names)}
-        ORDER BY k
-        ON CONFLICT ({key}) DO UPDATE SET {", ".join(f"{n} = c.{n} + EXCLUDED.{n}" for n in names)};"""
+        GROUP BY k HAVING {" OR ".join(f"sum({n}) <> 0" for n in names)};"""
 
 
 def _function(table: str) -> str:
-    inserts = "".join(_upsert(c, sources, with_old=False) for c, sources in COUNTED[table].items())
-    updates = "".join(_upsert(c, sources, with_old=True) for c, sources in COUNTED[table].items())
+    inserts = "".join(_append(c, sources, with_old=False) for c, sources in COUNTED[table].items())
+    updates = "".join(_append(c, sources, with_old=True) for c, sources in COUNTED[table].items())
     return f"""
         CREATE FUNCTION {table}_count() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
             IF TG_OP = 'INSERT' THEN {inserts}
             ELSIF TG_OP = 'UPDATE' THEN {updates}
             END IF;
+            PERFORM farcaster_fold_count_deltas();
             RETURN NULL;
+        END $$"""
+
+
+def _fold_function() -> str:
+    folds = "".join(f"""
+            WITH moved AS (DELETE FROM {DELTAS[t]} RETURNING {KEYS[t]}, {", ".join(COUNTERS[t])})
+            INSERT INTO {t} AS c ({KEYS[t]}, {", ".join(COUNTERS[t])})
+            SELECT {KEYS[t]}, {", ".join(f"sum({n})" for n in COUNTERS[t])} FROM moved
+            GROUP BY {KEYS[t]} ORDER BY {KEYS[t]}
+            ON CONFLICT ({KEYS[t]}) DO UPDATE SET {", ".join(f"{n} = c.{n} + EXCLUDED.{n}" for n in COUNTERS[t])};"""
+                    for t in DELTAS)
+    return f"""
+        CREATE FUNCTION farcaster_fold_count_deltas() RETURNS void LANGUAGE plpgsql AS $$
+        BEGIN
+            -- once per transaction, and only while no other transaction folds
+            IF current_setting('farcaster.count_deltas_folded', true) = 'on'
+               OR NOT pg_try_advisory_xact_lock({FOLD_LOCK[0]}, {FOLD_LOCK[1]}) THEN
+                RETURN;
+            END IF;
+            PERFORM set_config('farcaster.count_deltas_folded', 'on', true);{folds}
         END $$"""
 
 
@@ -117,6 +144,16 @@ def upgrade() -> None:
         sa.Column("followers", sa.Integer(), nullable=False, server_default=zero),
         sa.Column("following", sa.Integer(), nullable=False, server_default=zero),
     )
+    for counter_table, delta_table in DELTAS.items():
+        key = KEYS[counter_table]
+        op.create_table(
+            delta_table,
+            sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),
+            sa.Column(key, sa.BigInteger() if key == "fid" else sa.LargeBinary(), nullable=False),
+            *[sa.Column(n, sa.Integer(), nullable=False, server_default=zero) for n in COUNTERS[counter_table]],
+        )
+        op.create_index(f"ix_{delta_table}_{key}", delta_table, [key])
+    op.execute(_fold_function())
     for table in COUNTED:
         op.execute(_function(table))
         for event in ("INSERT", "UPDATE"):
@@ -149,5 +186,8 @@ def downgrade() -> None:
         for event in ("insert", "update"):
             op.execute(f"DROP TRIGGER {table}_count_{event} ON {table}")
         op.execute(f"DROP FUNCTION {table}_count()")
+    op.execute("DROP FUNCTION farcaster_fold_count_deltas()")
+    for delta_table in DELTAS.values():
+        op.drop_table(delta_table)
     op.drop_table("farcaster_fid_counts")
     op.drop_table("farcaster_cast_counts")

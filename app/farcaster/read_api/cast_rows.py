@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 
 from app.farcaster.read_api import schemas
+from app.farcaster.read_api.counters import CAST_COUNTS_COLUMNS, CAST_COUNTS_JOIN
 
 LIVE = "{t}.deleted_at IS NULL AND {t}.pruned_at IS NULL AND {t}.revoked_at IS NULL"
 
@@ -11,11 +12,11 @@ _HYDRATE = text(f"""
     SELECT c.hash, c.fid, c.timestamp, c.text, c.cast_type, c.parent_fid, c.parent_hash, c.parent_url,
            c.mentions, c.mentions_positions, c.embeds, {LIVE.format(t="c")} AS active,
            p.username, p.display_name, p.pfp_url, t.fid IS NOT NULL AS target,
-           COALESCE(k.likes, 0) AS likes, COALESCE(k.recasts, 0) AS recasts, COALESCE(k.replies, 0) AS replies
+           {CAST_COUNTS_COLUMNS}
     FROM farcaster_casts c
     LEFT JOIN farcaster_profiles p ON p.fid = c.fid
     LEFT JOIN farcaster_targets t ON t.fid = c.fid
-    LEFT JOIN farcaster_cast_counts k ON k.hash = c.hash
+    {CAST_COUNTS_JOIN.format(alias="c")}
     WHERE c.hash = ANY(:hashes)
 """)
 

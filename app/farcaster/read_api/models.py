@@ -1,8 +1,10 @@
 """Counter tables of the read API. Triggers on the message tables keep them (migration
-0008_farcaster_read_api): nothing in Python writes them."""
+0008_farcaster_read_api): writers append each statement's net change per key to a delta
+table, and one transaction at a time folds the deltas into the counters. A count is the
+counter plus the deltas not folded yet. Nothing in Python writes them (but counters.recount)."""
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Integer, LargeBinary
+from sqlalchemy import BigInteger, Identity, Index, Integer, LargeBinary
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base
@@ -26,3 +28,23 @@ class FidCounts(Base):
     casts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     followers: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     following: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+
+
+class CastCountDelta(Base):
+    __tablename__ = "farcaster_cast_count_deltas"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    hash: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    likes: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    recasts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    replies: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    __table_args__ = (Index("ix_farcaster_cast_count_deltas_hash", "hash"),)
+
+
+class FidCountDelta(Base):
+    __tablename__ = "farcaster_fid_count_deltas"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    fid: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    casts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    followers: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    following: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    __table_args__ = (Index("ix_farcaster_fid_count_deltas_fid", "fid"),)

@@ -5,23 +5,22 @@ from sqlalchemy import Connection, text
 
 from app.farcaster.read_api import schemas
 from app.farcaster.read_api.cast_rows import LIVE
+from app.farcaster.read_api.counters import FID_COUNTS
 from app.farcaster.read_api.errors import not_found
 
 _KNOWN = text("""
     SELECT EXISTS (SELECT 1 FROM farcaster_targets WHERE fid = :fid)
         OR EXISTS (SELECT 1 FROM farcaster_profiles WHERE fid = :fid)
         OR EXISTS (SELECT 1 FROM farcaster_fid_counts WHERE fid = :fid)
+        OR EXISTS (SELECT 1 FROM farcaster_fid_count_deltas WHERE fid = :fid)
         OR EXISTS (SELECT 1 FROM farcaster_reactions WHERE fid = :fid)
 """)
 
 _PROFILE = text("""
-    SELECT :fid AS fid, t.fid IS NOT NULL AS target, p.username, p.display_name, p.pfp_url, p.bio, p.url,
-           COALESCE(k.casts, 0) AS casts, COALESCE(k.followers, 0) AS followers,
-           COALESCE(k.following, 0) AS following
+    SELECT t.fid IS NOT NULL AS target, p.username, p.display_name, p.pfp_url, p.bio, p.url
     FROM (SELECT 1) one
     LEFT JOIN farcaster_targets t ON t.fid = :fid
     LEFT JOIN farcaster_profiles p ON p.fid = :fid
-    LEFT JOIN farcaster_fid_counts k ON k.fid = :fid
 """)
 
 _VERIFIED = text(f"""
@@ -43,12 +42,14 @@ def require_known(conn: Connection, fid: int) -> None:
 def profile(conn: Connection, fid: int) -> schemas.Profile:
     require_known(conn, fid)
     r = conn.execute(_PROFILE, {"fid": fid}).one()
+    counts = conn.execute(FID_COUNTS, {"fid": fid}).one()
     addresses = [schemas.VerifiedAddress(address="0x" + a.address.hex(), protocol=a.protocol, chain_id=a.chain_id,
                                          verified_at=a.timestamp)
                  for a in conn.execute(_VERIFIED, {"fid": fid})]
     return schemas.Profile(fid=fid, target=r.target, username=r.username, display_name=r.display_name,
                            pfp_url=r.pfp_url, bio=r.bio, url=r.url,
-                           counts=schemas.ProfileCounts(casts=r.casts, followers=r.followers, following=r.following),
+                           counts=schemas.ProfileCounts(casts=counts.casts, followers=counts.followers,
+                                                        following=counts.following),
                            verified_addresses=addresses)
 
 
