@@ -17,9 +17,13 @@ from tests.dashboard.rows import job_row
 from tests.dashboard.servers import ADMIN, BASIC_AUTH_ENV, VIEWER, offered_actions, running_dashboard, xsrf_token
 
 
+SCRAPE_TOKEN = "scrape-token-for-tests"
+
+
 @pytest.fixture(scope="module")
 def dashboard(database, tmp_path_factory):
-    with running_dashboard(tmp_path_factory.mktemp("dashboard"), BASIC_AUTH_ENV) as server:
+    env = {**BASIC_AUTH_ENV, "METRICS_SCRAPE_TOKEN": SCRAPE_TOKEN}
+    with running_dashboard(tmp_path_factory.mktemp("dashboard"), env) as server:
         yield server
 
 
@@ -57,6 +61,13 @@ def test_admin_sees_the_pages_and_their_actions(dashboard, db, redis_client):
 
 def test_metrics_carry_the_business_next_to_flowers_own(dashboard, db):
     job_row(name="maintenance.flaky")
+    assert requests.get(dashboard.url + "/metrics", timeout=10).status_code == 401
+    assert requests.get(dashboard.url + "/metrics", auth=("admin", "wrong"), timeout=10).status_code == 401
+    assert requests.get(dashboard.url + "/metrics", headers={"Authorization": "Bearer wrong"},
+                        timeout=10).status_code == 401
+    scraped = requests.get(dashboard.url + "/metrics", headers={"Authorization": f"Bearer {SCRAPE_TOKEN}"},
+                           timeout=10)
+    assert scraped.status_code == 200 and "switchyard_jobs" in scraped.text
     text = session_for(VIEWER).get(dashboard.url + "/metrics", timeout=10).text
     assert "flower_events_total" in text or "flower_worker_online" in text  # Flower's own
     assert 'switchyard_metrics_scrape_error{source="postgresql"} 0.0' in text
