@@ -242,6 +242,10 @@ def read_api_cost(engine, url: str, sample: list[int], processes: int, rounds: i
                         conn.execute(text(f"DROP INDEX IF EXISTS {index}"))
                         if indexes:
                             conn.execute(text(definition))
+                    # the (target_fid) index that (target_fid, timestamp) replaced
+                    conn.execute(text("DROP INDEX IF EXISTS ix_farcaster_links_target_fid"))
+                    if not indexes:
+                        conn.execute(text("CREATE INDEX ix_farcaster_links_target_fid ON farcaster_links (target_fid)"))
                 with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                     conn.execute(text(f"VACUUM ANALYZE {', '.join(MESSAGE_TABLES)}"))
                 with ProcessPoolExecutor(processes, initializer=_worker_init, initargs=(url,)) as pool:
@@ -260,6 +264,7 @@ def read_api_cost(engine, url: str, sample: list[int], processes: int, rounds: i
             for index, definition in ddl.items():
                 conn.execute(text(f"DROP INDEX IF EXISTS {index}"))
                 conn.execute(text(definition))
+            conn.execute(text("DROP INDEX IF EXISTS ix_farcaster_links_target_fid"))
     base = best[modes[0][0]][0]
     for name, _, _ in modes:
         print(f"read API write cost: {name}: best {best[name][0]:,.0f} messages/s = {best[name][0] / base:.2f} "

@@ -91,8 +91,7 @@ class Link(_MessageRow, Base):
     display_timestamp: Mapped[int | None] = mapped_column(BigInteger)
     __table_args__ = (
         Index("ix_farcaster_links_fid_target_fid", "fid", "target_fid"),  # following
-        Index("ix_farcaster_links_target_fid", "target_fid"),  # followers
-        Index("ix_farcaster_links_target_fid_timestamp", "target_fid", "timestamp"),  # read API: followers, paged
+        Index("ix_farcaster_links_target_fid_timestamp", "target_fid", "timestamp"),  # followers (paged, newest first)
     )
 
 

@@ -116,7 +116,7 @@ def expected(net, truth: GroundTruth) -> Expected:  # type: ignore[no-untyped-de
         ft = truth.fids.get(fid) or fid_truth(net, fid, truth.position)
         st = net.fid_state(fid)
         is_target = fid in truth.targets
-        for h, kind in ft.active.items():
+        for h in ft.active:
             m = st.messages[bytes.fromhex(h[2:])]
             if not is_target and not _concerns(m, truth.targets):
                 continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from app.analysis.schemas import ErrorBody
+from app.analysis.schemas import ErrorBody, FieldError
 
 
 class ReadApiError(Exception):
@@ -12,7 +12,7 @@ class ReadApiError(Exception):
                  headers: dict[str, str] | None = None) -> None:
         super().__init__(error)
         self.status, self.error, self.headers = status, error, headers
-        self.fields = [{"field": field, "message": message or error}] if field else []
+        self.fields = [FieldError(field=field, message=message or error)] if field else []
 
 
 def not_found(error: str, field: str) -> ReadApiError:

@@ -1,7 +1,7 @@
 """A user's active likes and recasts, newest first, with the target casts that are stored."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection, text
 
@@ -9,7 +9,7 @@ from app.farcaster.read_api import cursor as cursors
 from app.farcaster.read_api import pagination, schemas
 from app.farcaster.read_api.cast_rows import LIVE, hex_hash, hydrate
 
-TYPES = {1: "like", 2: "recast"}
+TYPES: dict[int, Literal["like", "recast"]] = {1: "like", 2: "recast"}
 
 
 def user_reactions(conn: Connection, fid: int, *, limit: int, cursor: str | None) -> schemas.ReactionPage:
