@@ -20,15 +20,16 @@ CAST_COUNTS_COLUMNS = ("COALESCE(k.likes, 0) + COALESCE(kd.likes, 0) AS likes, "
                        "COALESCE(k.recasts, 0) + COALESCE(kd.recasts, 0) AS recasts, "
                        "COALESCE(k.replies, 0) + COALESCE(kd.replies, 0) AS replies")
 
-FID_COUNTS = text("""
-    SELECT COALESCE(k.casts, 0) + COALESCE(d.casts, 0) AS casts,
+FID_COUNTS_SQL = """
+    SELECT k.fid IS NOT NULL OR d.casts IS NOT NULL AS known_by_counts,
+           COALESCE(k.casts, 0) + COALESCE(d.casts, 0) AS casts,
            COALESCE(k.followers, 0) + COALESCE(d.followers, 0) AS followers,
            COALESCE(k.following, 0) + COALESCE(d.following, 0) AS following
     FROM (SELECT 1) one
     LEFT JOIN farcaster_fid_counts k ON k.fid = :fid
     LEFT JOIN (SELECT sum(casts) AS casts, sum(followers) AS followers, sum(following) AS following
                FROM farcaster_fid_count_deltas WHERE fid = :fid) d ON true
-""")
+"""
 
 RECOUNT = (
     f"SELECT pg_advisory_xact_lock({FOLD_LOCK[0]}, {FOLD_LOCK[1]})",

@@ -5,7 +5,7 @@ from sqlalchemy import Connection, text
 
 from app.farcaster.read_api import schemas
 from app.farcaster.read_api.cast_rows import LIVE
-from app.farcaster.read_api.counters import FID_COUNTS
+from app.farcaster.read_api.counters import FID_COUNTS_SQL
 from app.farcaster.read_api.errors import not_found
 
 _KNOWN = text("""
@@ -16,17 +16,17 @@ _KNOWN = text("""
         OR EXISTS (SELECT 1 FROM farcaster_reactions WHERE fid = :fid)
 """)
 
-_PROFILE = text("""
-    SELECT t.fid IS NOT NULL AS target, p.username, p.display_name, p.pfp_url, p.bio, p.url
+_PROFILE = text(f"""
+    SELECT t.fid IS NOT NULL AS target, p.fid IS NOT NULL AS has_profile, p.username, p.display_name, p.pfp_url,
+           p.bio, p.url, counts.*,
+           (SELECT COALESCE(json_agg(json_build_array(encode(v.address, 'hex'), v.protocol, v.chain_id, v.timestamp)
+                                     ORDER BY v.timestamp, v.hash), '[]')
+            FROM farcaster_verifications v
+            WHERE v.fid = :fid AND v.message_type = 7 AND {LIVE.format(t="v")}) AS addresses
     FROM (SELECT 1) one
     LEFT JOIN farcaster_targets t ON t.fid = :fid
     LEFT JOIN farcaster_profiles p ON p.fid = :fid
-""")
-
-_VERIFIED = text(f"""
-    SELECT address, protocol, chain_id, timestamp FROM farcaster_verifications v
-    WHERE fid = :fid AND message_type = 7 AND {LIVE.format(t="v")}
-    ORDER BY timestamp, hash
+    CROSS JOIN ({FID_COUNTS_SQL}) counts
 """)
 
 _BY_USERNAME = text("SELECT fid FROM farcaster_profiles WHERE username = :name ORDER BY updated_at DESC LIMIT 1")
@@ -40,16 +40,15 @@ def require_known(conn: Connection, fid: int) -> None:
 
 
 def profile(conn: Connection, fid: int) -> schemas.Profile:
-    require_known(conn, fid)
+    """One statement; a fid with no profile row, no target row and no counts is checked further."""
     r = conn.execute(_PROFILE, {"fid": fid}).one()
-    counts = conn.execute(FID_COUNTS, {"fid": fid}).one()
-    addresses = [schemas.VerifiedAddress(address="0x" + a.address.hex(), protocol=a.protocol, chain_id=a.chain_id,
-                                         verified_at=a.timestamp)
-                 for a in conn.execute(_VERIFIED, {"fid": fid})]
+    if not (r.target or r.has_profile or r.known_by_counts):
+        require_known(conn, fid)
+    addresses = [schemas.VerifiedAddress(address="0x" + a, protocol=p, chain_id=c, verified_at=t)
+                 for a, p, c, t in r.addresses]
     return schemas.Profile(fid=fid, target=r.target, username=r.username, display_name=r.display_name,
                            pfp_url=r.pfp_url, bio=r.bio, url=r.url,
-                           counts=schemas.ProfileCounts(casts=counts.casts, followers=counts.followers,
-                                                        following=counts.following),
+                           counts=schemas.ProfileCounts(casts=r.casts, followers=r.followers, following=r.following),
                            verified_addresses=addresses)
 
 
