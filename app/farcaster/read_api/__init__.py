@@ -11,6 +11,7 @@ from app.settings import Settings
 
 def install(app: FastAPI, settings: Settings) -> None:
     from app.farcaster.read_api.cache import ResponseCache
+    from app.farcaster.read_api.database import read_engine
     from app.farcaster.read_api.errors import install_handler
     from app.farcaster.read_api.rate_limit import RateLimiter
     from app.farcaster.read_api.routes import build_router
@@ -19,5 +20,5 @@ def install(app: FastAPI, settings: Settings) -> None:
     limiter = RateLimiter(client, settings.farcaster_api_rate_limit_per_minute)
     cache = ResponseCache(client, settings.farcaster_api_cache_ttl_seconds,
                           private=settings.farcaster_api_auth_configured)
-    app.include_router(build_router(settings, limiter, cache))
+    app.include_router(build_router(settings, read_engine(settings), limiter, cache))
     install_handler(app)

@@ -8,10 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from app.analysis.schemas import ErrorBody
-from app.db import get_engine
 from app.farcaster.read_api import graph, profiles, reactions, schemas, search, threads, timelines, trending
 from app.farcaster.read_api.auth import caller_dependency
 from app.farcaster.read_api.cache import ResponseCache
@@ -30,7 +29,7 @@ CURSOR = Annotated[str | None, Query(max_length=200, pattern=r"^[A-Za-z0-9_-]+$"
 CAST_HASH = Annotated[str, Path(pattern=HASH_PATTERN, description="the cast's hash, 0x and 40 hex digits")]
 
 
-def build_router(settings: Settings, limiter: RateLimiter, cache: ResponseCache) -> APIRouter:
+def build_router(settings: Settings, engine: Engine, limiter: RateLimiter, cache: ResponseCache) -> APIRouter:
     caller = caller_dependency(settings)
 
     def guard(who: str = Depends(caller)) -> None:  # noqa: B008
@@ -45,7 +44,7 @@ def build_router(settings: Settings, limiter: RateLimiter, cache: ResponseCache)
 
     def answer(request: Request, query: Callable[[Connection], BaseModel]) -> Response:
         def compute() -> BaseModel:
-            with get_engine().connect() as conn:
+            with engine.connect() as conn:
                 return query(conn)
 
         return cache.respond(request, compute)

@@ -40,15 +40,15 @@ def home_feed(conn: Connection, fid: int, *, limit: int, cursor: str | None) -> 
         ), newest AS (
             SELECT x.timestamp FROM followed f CROSS JOIN LATERAL (
                 SELECT c.timestamp FROM farcaster_casts c
-                WHERE c.fid = f.fid AND {LIVE.format(t='c')}{keyset}{pagination.order('c')} LIMIT 1) x
+                WHERE c.fid = f.fid AND {LIVE.format(t='c')}{keyset} ORDER BY c.timestamp DESC LIMIT 1) x
             ORDER BY x.timestamp DESC LIMIT :n
         ), bound AS (
-            SELECT CASE WHEN count(*) = :n THEN min(timestamp) END AS since FROM newest
+            SELECT COALESCE(CASE WHEN count(*) = :n THEN min(timestamp) END, '-infinity') AS since FROM newest
         )
         SELECT x.hash, x.timestamp FROM followed f CROSS JOIN bound CROSS JOIN LATERAL (
             SELECT c.hash, c.timestamp FROM farcaster_casts c
             WHERE c.fid = f.fid AND {LIVE.format(t='c')}{keyset}
-                  AND (bound.since IS NULL OR c.timestamp >= bound.since){pagination.order('c')} LIMIT :n
+                  AND c.timestamp >= bound.since{pagination.order('c')} LIMIT :n
         ) x
         {pagination.order('x')} LIMIT :n"""
     return _page(conn, "feed", sql, params, limit)
