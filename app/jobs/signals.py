@@ -40,6 +40,15 @@ def _parse_eta(value: Any) -> datetime | None:
         return None
 
 
+@signals.before_task_publish.connect
+@_best_effort
+def carry_priority(headers: dict[str, Any] | None = None, properties: dict[str, Any] | None = None,
+                   **_: Any) -> None:
+    """after_task_publish gets no message properties: hand the priority over in the headers."""
+    if headers is not None and properties and properties.get("priority") is not None:
+        headers["priority"] = properties["priority"]
+
+
 @signals.after_task_publish.connect
 @_best_effort
 def on_published(sender: str | None = None, body: Any = None, routing_key: str | None = None,
@@ -55,7 +64,7 @@ def on_published(sender: str | None = None, body: Any = None, routing_key: str |
         queue=routing_key,
         args=args,
         kwargs=kwargs,
-        priority=(properties or {}).get("priority"),
+        priority=headers.get("priority", (properties or {}).get("priority")),
         parent_id=headers.get("parent_id"),
         root_id=headers.get("root_id"),
         eta=_parse_eta(headers.get("eta")),
@@ -76,6 +85,8 @@ def on_started(task_id: Any = None, task: Any = None, args: Any = None, kwargs: 
         kwargs=kwargs,
         parent_id=request.parent_id,
         root_id=request.root_id,
+        retries=request.retries or 0,
+        priority=(request.delivery_info or {}).get("priority"),
     )
 
 
