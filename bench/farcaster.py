@@ -222,7 +222,7 @@ READ_API_INDEXES = ("ix_farcaster_casts_text_search", "ix_farcaster_casts_parent
 
 def read_api_cost(engine, url: str, sample: list[int], processes: int, rounds: int = 2) -> None:
     """Backfill write throughput without the read API's write-side work (counter triggers and
-    indexes, migration 0008), with the counters only, and with both; each mode on empty tables,
+    indexes, the farcaster_read_api migration), with the counters only, and with both; each mode on empty tables,
     interleaved over ``rounds`` so that the machine's drift spreads over all of them."""
     with engine.connect() as conn:
         ddl = dict(conn.execute(text("SELECT indexname, indexdef FROM pg_indexes WHERE indexname = ANY(:n)"),

@@ -1,6 +1,6 @@
 """Counts as stored (a counter plus its deltas not folded yet), and a rebuild of the counters
-from the rows stored, in one transaction. Triggers keep them current on every write (migration
-0008); the rebuild is for data loaded with the triggers disabled (bulk loads, the read
+from the rows stored, in one transaction. Triggers keep them current on every write (the
+farcaster_read_api migration); the rebuild is for data loaded with the triggers disabled (bulk loads, the read
 benchmark) or repaired by hand."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from sqlalchemy import Connection, text
 
 LIVE = "deleted_at IS NULL AND pruned_at IS NULL AND revoked_at IS NULL"
 
-FOLD_LOCK = (0x4644, 0)  # the folder's advisory lock (migration 0008)
+FOLD_LOCK = (0x4644, 0)  # the folder's advisory lock (the farcaster_read_api migration)
 
 
 # A count is its counter plus the deltas not folded yet (one index probe each).

@@ -1,5 +1,5 @@
-"""Counter tables of the read API. Triggers on the message tables keep them (migration
-0008_farcaster_read_api): writers append each statement's net change per key to a delta
+"""Counter tables of the read API. Triggers on the message tables keep them (the
+farcaster_read_api migration): writers append each statement's net change per key to a delta
 table, and one transaction at a time folds the deltas into the counters. A count is the
 counter plus the deltas not folded yet. Nothing in Python writes them (but counters.recount)."""
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Full-text search over active casts: PostgreSQL text search (english configuration, the GIN
-expression index of migration 0008), ranked by ts_rank, keyset-paginated on (rank, hash)."""
+expression index of the farcaster_read_api migration), ranked by ts_rank, keyset-paginated on (rank, hash)."""
 from __future__ import annotations
 
 from typing import Any

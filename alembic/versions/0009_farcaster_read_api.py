@@ -13,16 +13,16 @@ keys over several statements). Once per transaction, the first writer to get an 
 folds the committed deltas into the counter tables (one folder at a time, so no lock cycles);
 readers add the few deltas not folded yet (counters + sum of deltas, by index).
 
-Revision ID: 0008_farcaster_read_api
-Revises: 0007_farcaster_write_path
+Revision ID: 0009_farcaster_read_api
+Revises: 0008_job_attempts
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_farcaster_read_api"
-down_revision = "0007_farcaster_write_path"
+revision = "0009_farcaster_read_api"
+down_revision = "0008_job_attempts"
 branch_labels = None
 depends_on = None
 
