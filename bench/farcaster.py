@@ -220,7 +220,15 @@ READ_API_INDEXES = ("ix_farcaster_casts_text_search", "ix_farcaster_casts_parent
                     "ix_farcaster_reactions_timestamp_brin", "ix_farcaster_links_target_fid_timestamp")
 
 
-def read_api_cost(engine, url: str, sample: list[int], processes: int, rounds: int = 2) -> None:
+def _backends_cpu(engine) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to this benchmark's database (the
+    server is shared: its other backends are not this run's)."""
+    with engine.connect() as conn:
+        pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).scalars().all()
+    return {pid: _proc_cpu(pid) for pid in pids}
+
+
+def read_api_cost(engine, url: str, sample: list[int], processes: int, rounds: int = 3) -> None:
     """Backfill write throughput without the read API's write-side work (counter triggers and
     indexes, the farcaster_read_api migration), with the counters only, and with both; each mode on empty tables,
     interleaved over ``rounds`` so that the machine's drift spreads over all of them."""
@@ -230,6 +238,7 @@ def read_api_cost(engine, url: str, sample: list[int], processes: int, rounds: i
     modes = (("without counters or read indexes", False, False), ("counters", True, False),
              ("counters and read indexes", True, True))
     best: dict[str, tuple[float, int, float]] = {}
+    runs: dict[str, list[float]] = {}  # CPU us per message of each run: steadier than wall time here
     try:
         for _ in range(rounds):
             for name, counters, indexes in modes:
@@ -248,13 +257,22 @@ def read_api_cost(engine, url: str, sample: list[int], processes: int, rounds: i
                         conn.execute(text("CREATE INDEX ix_farcaster_links_target_fid ON farcaster_links (target_fid)"))
                 with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                     conn.execute(text(f"VACUUM ANALYZE {', '.join(MESSAGE_TABLES)}"))
+                before = os.times()
                 with ProcessPoolExecutor(processes, initializer=_worker_init, initargs=(url,)) as pool:
                     list(pool.map(_noop, range(2 * processes)))
+                    backends = _backends_cpu(engine)
                     started = time.perf_counter()
                     messages = sum(pool.map(_backfill, sample))
                     seconds = time.perf_counter() - started
+                    pg_cpu = sum(c - backends.get(pid, 0.0) for pid, c in _backends_cpu(engine).items())
+                after = os.times()
+                workers_cpu = (after.children_user + after.children_system) - (before.children_user + before.children_system)
                 rate = messages / seconds
-                print(f"  {name}: {messages} messages in {seconds:.2f}s = {rate:,.0f} messages/s", flush=True)
+                cpu_us = (pg_cpu + workers_cpu) / messages * 1e6
+                print(f"  {name}: {messages} messages in {seconds:.2f}s = {rate:,.0f} messages/s; CPU per message: "
+                      f"PostgreSQL {pg_cpu / messages * 1e6:.0f} us + workers {workers_cpu / messages * 1e6:.0f} us",
+                      flush=True)
+                runs.setdefault(name, []).append(cpu_us)
                 if name not in best or rate > best[name][0]:
                     best[name] = (rate, messages, seconds)
     finally:
@@ -266,9 +284,12 @@ def read_api_cost(engine, url: str, sample: list[int], processes: int, rounds: i
                 conn.execute(text(definition))
             conn.execute(text("DROP INDEX IF EXISTS ix_farcaster_links_target_fid"))
     base = best[modes[0][0]][0]
+    base_cpu = statistics.median(runs[modes[0][0]])
     for name, _, _ in modes:
+        cpu = statistics.median(runs[name])
         print(f"read API write cost: {name}: best {best[name][0]:,.0f} messages/s = {best[name][0] / base:.2f} "
-              f"of the throughput without", flush=True)
+              f"of the throughput without; median CPU {cpu:.0f} us per message = {base_cpu / cpu:.2f} of the "
+              f"messages per CPU-second without", flush=True)
 
 
 def main() -> int:

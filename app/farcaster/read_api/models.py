@@ -1,10 +1,10 @@
 """Counter tables of the read API. Triggers on the message tables keep them (the
-farcaster_read_api migration): writers append each statement's net change per key to a delta
-table, and one transaction at a time folds the deltas into the counters. A count is the
-counter plus the deltas not folded yet. Nothing in Python writes them (but counters.recount)."""
+farcaster_read_api migration): each statement's net change per key is collected in a
+session-local temporary table and applied at commit, in key order. Nothing in Python writes
+them but counters.recount."""
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Identity, Index, Integer, LargeBinary
+from sqlalchemy import BigInteger, Integer, LargeBinary
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base
@@ -30,21 +30,9 @@ class FidCounts(Base):
     following: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
 
 
-class CastCountDelta(Base):
-    __tablename__ = "farcaster_cast_count_deltas"
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    hash: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
-    likes: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
-    recasts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
-    replies: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
-    __table_args__ = (Index("ix_farcaster_cast_count_deltas_hash", "hash"),)
+class CountFlush(Base):
+    """A transaction with counter changes pending: its row's deferred trigger applies them at
+    commit and deletes the row (so the table is empty between transactions)."""
 
-
-class FidCountDelta(Base):
-    __tablename__ = "farcaster_fid_count_deltas"
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    fid: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    casts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
-    followers: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
-    following: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
-    __table_args__ = (Index("ix_farcaster_fid_count_deltas_fid", "fid"),)
+    __tablename__ = "farcaster_count_flushes"
+    txid: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

@@ -12,7 +12,6 @@ _KNOWN = text("""
     SELECT EXISTS (SELECT 1 FROM farcaster_targets WHERE fid = :fid)
         OR EXISTS (SELECT 1 FROM farcaster_profiles WHERE fid = :fid)
         OR EXISTS (SELECT 1 FROM farcaster_fid_counts WHERE fid = :fid)
-        OR EXISTS (SELECT 1 FROM farcaster_fid_count_deltas WHERE fid = :fid)
         OR EXISTS (SELECT 1 FROM farcaster_reactions WHERE fid = :fid)
 """)
 
