@@ -17,7 +17,7 @@ from .helpers import compare_with_truth, make_indexer, stream_message_hashes
 from .read_api_truth import expected, hx, when
 from .test_backfill_domain import catch_up
 
-NUM_FIDS = 30
+NUM_FIDS = 20
 PAGE = 7  # small pages: every list is read through several cursors
 
 
@@ -93,7 +93,7 @@ def indexed(engine, cache_redis):  # type: ignore[no-untyped-def]
         for fid in range(1, NUM_FIDS + 1):
             ix.add_target(fid, root=True)
         work.drain(ix)
-        for _ in range(8):
+        for _ in range(6):
             hub.advance(10)
             catch_up(ix, work, hub)
         roots = list(range(1, NUM_FIDS + 1))

@@ -13,7 +13,7 @@ from tests.analysis.conftest import running_api
 
 from .helpers import make_indexer
 
-EXAMPLES_PER_OPERATION_AND_MODE = 15
+EXAMPLES_PER_OPERATION_AND_MODE = 8
 
 
 def _exercise(operation: Any, mode: GenerationMode) -> None:
