@@ -12,7 +12,7 @@ from honcho.manager import Manager
 from honcho.printer import Printer
 
 from app.farcaster.demo import read_api_example
-from app.localrun.demos import DEMO_PROCESSES, SEEDERS
+from app.localrun.demos import demo_processes, seeders
 from app.localrun.services import PrivateService, ServiceUnavailable, ensure_postgres, ensure_redis
 from app.settings import get_settings
 
@@ -28,7 +28,7 @@ def _say(message: str) -> None:
 
 def _announce_when_ready(manager: Manager, pool_names: list[str], run_demos: bool) -> None:
     """Wait (bounded) for every pool to answer ping, then print the URLs and seed demo workloads."""
-    from app.celery_app import celery
+    from app.platform.celery_app import celery
 
     settings = get_settings()
     deadline = time.monotonic() + 120
@@ -48,7 +48,7 @@ def _announce_when_ready(manager: Manager, pool_names: list[str], run_demos: boo
     _say(read_api_example(api_host, settings.analysis_api_port))
     _say(f"every pool is up ({len(pool_names) - len(waiting)}/{len(pool_names)}); Ctrl-C stops everything")
     if run_demos:
-        for seed in SEEDERS:
+        for seed in seeders():
             try:
                 _say(f"demo: {seed()}")
             except Exception as exc:  # noqa: BLE001 - a failed demo must not stop the system
@@ -62,7 +62,7 @@ def run(*, demos: bool = True) -> int:
 
     if demos:
         # Demo settings apply to this process too (the seeders), not only to the children.
-        for process in DEMO_PROCESSES:
+        for process in demo_processes():
             os.environ.update(process.env)
         get_settings.cache_clear()
     settings = get_settings()
@@ -89,7 +89,7 @@ def run(*, demos: bool = True) -> int:
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         manager = Manager(Printer(sys.stdout))
         if demos:
-            for process in DEMO_PROCESSES:
+            for process in demo_processes():
                 manager.add_process(process.name, process.command, env=env, cwd=str(ROOT))
         for name, command in render.processes():
             manager.add_process(name, command, env=env, cwd=str(ROOT))
