@@ -16,7 +16,7 @@ costs one counter upsert per key it changes (a logged delta table, appended to a
 measured about twice the PostgreSQL work per message).
 
 Revision ID: 0009_farcaster_read_api
-Revises: 0008_job_attempts
+Revises: 0008_job_history
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_farcaster_read_api"
-down_revision = "0008_job_attempts"
+down_revision = "0008_job_history"
 branch_labels = None
 depends_on = None
 
