@@ -33,6 +33,7 @@ ROUTES = [
     url(r"/jobs/([^/]+)/retry", act.RetryJob, name="dashboard-retry"),
     url(r"/jobs/([^/]+)/run-now", act.RunJobNow, name="dashboard-run-now"),
     url(r"/jobs/([^/]+)/remove", act.RemoveJob, name="dashboard-remove"),
+    url(r"/jobs/([^/]+)/retry-edited", act.RetryJobEdited, name="dashboard-retry-edited"),
     url(r"/jobs/([^/]+)/cancel", act.CancelJob, name="dashboard-cancel"),
 ]
 
