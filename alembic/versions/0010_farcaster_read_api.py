@@ -15,16 +15,16 @@ order, and holds them only while it commits. The temporary table writes no WAL, 
 costs one counter upsert per key it changes (a logged delta table, appended to and folded from,
 measured about twice the PostgreSQL work per message).
 
-Revision ID: 0009_farcaster_read_api
-Revises: 0008_job_history
+Revision ID: 0010_farcaster_read_api
+Revises: 0009_farcaster_fidelity
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_farcaster_read_api"
-down_revision = "0008_job_history"
+revision = "0010_farcaster_read_api"
+down_revision = "0009_farcaster_fidelity"
 branch_labels = None
 depends_on = None
 
