@@ -46,6 +46,7 @@ def upgrade() -> None:
     op.create_check_constraint("ck_dashboard_resends_reason", "dashboard_resends",
                                "reason IN ('retry', 'run_now', 'retry_edited')")
     op.create_index("ix_jobs_id_prefix", "jobs", ["id"], postgresql_ops={"id": "varchar_pattern_ops"})
+    op.create_index("ix_jobs_finished_at", "jobs", ["finished_at"])
     # Every scalar value anywhere in args, kwargs and result, as words ('simple': no stemming, so a
     # fid, a supplier code or a tool id matches as written). IMMUTABLE, so it can be indexed.
     op.execute("""
@@ -65,6 +66,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP INDEX ix_jobs_search")
     op.execute("DROP FUNCTION jobs_search_text(jsonb, jsonb, jsonb)")
+    op.drop_index("ix_jobs_finished_at", table_name="jobs")
     op.drop_index("ix_jobs_id_prefix", table_name="jobs")
     op.execute("DELETE FROM dashboard_resends WHERE reason = 'retry_edited'")
     op.drop_constraint("ck_dashboard_resends_reason", "dashboard_resends", type_="check")
