@@ -66,6 +66,12 @@ class Settings(_PoolOverrides):  # type: ignore[misc, valid-type]
     jobs_result_max_bytes: int = Field(default=65536, ge=1024)  # larger results are truncated in the jobs table
     canary_interval_seconds: float = Field(default=60, ge=0)  # 0 disables the per-queue liveness canaries
     beat_lock_timeout_seconds: int = Field(default=60, ge=5)  # a standby beat takes over after this
+    # Work leases (app/platform/leases.py): a worker process heartbeats every LEASE_HEARTBEAT_SECONDS;
+    # its leases expire LEASE_TTL_SECONDS after the last one; beat sweeps expired ones every
+    # LEASE_SWEEP_INTERVAL_SECONDS. Loss -> re-sent <= ttl + sweep interval (README "Recovery").
+    lease_heartbeat_seconds: float = Field(default=5, gt=0)
+    lease_ttl_seconds: float = Field(default=20, gt=0)
+    lease_sweep_interval_seconds: float = Field(default=10, gt=0)
     # Worker processes collect cyclic garbage every this many allocations (app/gc_tuning.py); 0 keeps
     # Python's default (700), which spent most of a hub page's decoding time in the collector.
     gc_gen0_threshold: int = Field(default=50_000, ge=0)

@@ -7,3 +7,4 @@ from app.catalogue import models as _catalogue  # noqa: F401
 metadata = Base.metadata
 from app.farcaster import models as _farcaster  # noqa: F401
 from app.dashboard import models as _dashboard  # noqa: F401
+from app.platform import lease_models as _leases  # noqa: F401
