@@ -171,6 +171,15 @@ class Settings(_PoolOverrides):  # type: ignore[misc, valid-type]
             raise ValueError(f"must be a redis:// or rediss:// URL")
         return value
 
+    @field_validator("lease_ttl_seconds")
+    @classmethod
+    def _ttl_outlasts_heartbeats(cls, value: float, info: ValidationInfo) -> float:
+        beat = info.data.get("lease_heartbeat_seconds")
+        if beat is not None and value < 2 * beat:
+            raise ValueError(f"must be at least twice LEASE_HEARTBEAT_SECONDS ({beat}): one late heartbeat "
+                             "must not expire a live worker's leases")
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _postgres_scheme(cls, value: str) -> str:

@@ -210,8 +210,8 @@ def running(conn: Connection, *, kind_prefix: str = "", limit: int = 500) -> lis
     rows = conn.execute(text("""
         SELECT l.kind, l.key, l.epoch, l.state, l.owner, l.previous_owner, l.task_id, l.resends,
                o.hostname, o.pid, o.heartbeat_at, o.expires_at,
-               EXTRACT(EPOCH FROM now() - l.taken_at) AS lease_age_seconds,
-               EXTRACT(EPOCH FROM now() - o.heartbeat_at) AS heartbeat_age_seconds,
+               CAST(EXTRACT(EPOCH FROM now() - l.taken_at) AS float8) AS lease_age_seconds,
+               CAST(EXTRACT(EPOCH FROM now() - o.heartbeat_at) AS float8) AS heartbeat_age_seconds,
                COALESCE(o.expires_at > now(), false) AS alive
         FROM leases l LEFT JOIN lease_owners o ON o.owner = l.owner
         WHERE l.state IN ('running', 'resent') AND l.kind LIKE :prefix
@@ -226,8 +226,8 @@ def for_tasks(conn: Connection, task_ids: list[str]) -> dict[str, dict[str, Any]
         return {}
     rows = conn.execute(text("""
         SELECT l.task_id, l.kind, l.key, l.epoch, l.state, l.owner, o.heartbeat_at,
-               EXTRACT(EPOCH FROM now() - l.taken_at) AS lease_age_seconds,
-               EXTRACT(EPOCH FROM now() - o.heartbeat_at) AS heartbeat_age_seconds,
+               CAST(EXTRACT(EPOCH FROM now() - l.taken_at) AS float8) AS lease_age_seconds,
+               CAST(EXTRACT(EPOCH FROM now() - o.heartbeat_at) AS float8) AS heartbeat_age_seconds,
                COALESCE(o.expires_at > now(), false) AS alive
         FROM leases l LEFT JOIN lease_owners o ON o.owner = l.owner
         WHERE l.task_id = ANY(:ids) AND l.state IN ('running', 'resent')

@@ -171,3 +171,20 @@ def test_running_lists_work_with_its_owner_lease_age_and_heartbeat(engine):
     assert rows["analysis.analyze"]["alive"] is False and rows["analysis.analyze"]["heartbeat_age_seconds"] >= 20
     assert [r["kind"] for r in only] == ["farcaster.backfill_fid"]
     assert set(by_task) == {"t1"} and by_task["t1"]["owner"] == "backfill@h:11"
+
+
+def test_jobs_running_shows_each_lease_with_its_worker_age_and_heartbeat(engine, capsys):
+    import json
+
+    from app.cli.main import main
+
+    take(engine, "farcaster.backfill_fid", "3:7", owner="backfill@h:11", task_id="t1")
+    take(engine, "analysis.analyze", "j", owner="analysis@h:12", task_id="t2")
+    expire_owner(engine, "analysis@h:12")
+    assert main(["--json", "jobs", "running"]) == 0
+    rows = {r["task_id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert (rows["t1"]["owner"], rows["t1"]["alive"]) == ("backfill@h:11", True)
+    assert rows["t2"]["alive"] is False
+    assert main(["jobs", "running", "--name", "farcaster."]) == 0
+    out = capsys.readouterr().out
+    assert "backfill@h:11" in out and "analysis@h:12" not in out and "yes" in out
