@@ -113,7 +113,7 @@ _TAKE = text("""
         args = EXCLUDED.args, kwargs = EXCLUDED.kwargs, delivery_tag = EXCLUDED.delivery_tag,
         taken_at = now(), released_at = NULL,
         previous_owner = CASE WHEN l.state = 'running' THEN l.owner ELSE l.previous_owner END
-    WHERE l.state <> 'running' OR l.owner = EXCLUDED.owner
+    WHERE l.state <> 'running'
        OR NOT EXISTS (SELECT 1 FROM lease_owners o WHERE o.owner = l.owner AND o.expires_at > now())
     RETURNING l.epoch
 """)

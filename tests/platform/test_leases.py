@@ -188,3 +188,9 @@ def test_jobs_running_shows_each_lease_with_its_worker_age_and_heartbeat(engine,
     assert main(["jobs", "running", "--name", "farcaster."]) == 0
     out = capsys.readouterr().out
     assert "backfill@h:11" in out and "analysis@h:12" not in out and "yes" in out
+
+
+def test_a_second_delivery_to_the_same_live_process_is_a_duplicate_too(engine):
+    """The owner's earlier run may still hold it (a thread, or a release the heartbeat retries)."""
+    assert take(engine, "test.work", "k", owner="a@h:1") is not None
+    assert take(engine, "test.work", "k", owner="a@h:1") is None
