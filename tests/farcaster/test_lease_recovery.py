@@ -91,8 +91,9 @@ def test_a_killed_backfill_worker_s_work_is_finished_by_another_after_its_lease_
         assert dead["heartbeat_at"] <= killed_at
         # Re-sent once the lease expired - seconds after the kill, not at the visibility timeout.
         assert after["resent_at"] >= dead["expires_at"]
-        print(f"\nrecovery: killed -> re-sent {(after['resent_at'] - killed_at).total_seconds():.1f} s "
-              f"(lease ttl {LEASE_ENV['LEASE_TTL_SECONDS']} s)")
+        print(f"\nrecovery: killed -> re-sent {(after['resent_at'] - killed_at).total_seconds():.1f} s, "
+              f"-> running again {(after['taken_at'] - killed_at).total_seconds():.1f} s "
+              f"(heartbeat {LEASE_ENV['LEASE_HEARTBEAT_SECONDS']} s, lease ttl {LEASE_ENV['LEASE_TTL_SECONDS']} s)")
         assert not cache_redis.hexists("unacked", lease["delivery_tag"])  # never redelivered an hour later
         job = row(engine, "SELECT worker, state FROM jobs WHERE id = :i", i=lease["task_id"])
         assert job["state"] == "SUCCESS" and job["worker"].startswith(f"{survivor}@")
