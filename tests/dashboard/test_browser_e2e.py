@@ -5,6 +5,7 @@ Screenshots go to the test's tmp directory and to artifacts/screenshots/ for peo
 """
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from tests.conftest import ROOT
 from tests.dashboard.servers import ADMIN, BASIC_AUTH_ENV, VIEWER, running_dashboard
 from tests.support import wait_until
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("SWITCHYARD_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
@@ -44,7 +45,11 @@ class Screenshots:
 def browser_for(tmp_path) -> Iterator:
     """Opens a Chromium (fresh profile) with the given basic-auth credentials, or none."""
     if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is needed for this test: apt-get install chromium (.ci/run does)")
+        reason = "Debian's chromium is needed for the browser tests: sudo apt-get install chromium"
+        # .ci/run installs it and sets SWITCHYARD_REQUIRE_BROWSER: there a missing browser fails.
+        if os.environ.get("SWITCHYARD_REQUIRE_BROWSER"):
+            pytest.fail(reason)
+        pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
     contexts = []

@@ -1,7 +1,7 @@
 """platform: work leases and their owners' heartbeats (liveness-based recovery)
 
-Revision ID: 0008_leases
-Revises: 0007_farcaster_write_path
+Revision ID: 0009_leases
+Revises: 0008_job_attempts
 """
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0008_leases"
-down_revision = "0007_farcaster_write_path"
+revision = "0009_leases"
+down_revision = "0008_job_attempts"
 branch_labels = None
 depends_on = None
 
