@@ -110,14 +110,14 @@ def cmd_recover(args):
     return _out(args, _indexer().recover(args.stale_after))
 
 
-def _age(seconds) -> str:
+def _age(seconds: float | None) -> str:
     if seconds is None:
         return "-"
     seconds = float(seconds)
     return f"{seconds:.0f}s" if seconds < 120 else (f"{seconds / 60:.0f}m" if seconds < 7200 else f"{seconds / 3600:.1f}h")
 
 
-def cmd_backfills(args):
+def cmd_backfills(args: argparse.Namespace) -> int:
     from app.db import get_engine
     from app.farcaster import backfill_requests
 

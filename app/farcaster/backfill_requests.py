@@ -11,7 +11,7 @@ STATES = ("pending", "running", "done", "failed")
 
 
 def counts(conn: Connection) -> dict[str, int]:
-    found = dict(conn.execute(text("SELECT state, count(*) FROM farcaster_backfill_requests GROUP BY state")).all())
+    found: dict[str, int] = dict(conn.execute(text("SELECT state, count(*) FROM farcaster_backfill_requests GROUP BY state")).all())
     return {state: found.get(state, 0) for state in STATES}
 
 

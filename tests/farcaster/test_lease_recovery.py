@@ -63,7 +63,7 @@ def test_a_killed_backfill_worker_s_work_is_finished_by_another_after_its_lease_
     workers = {name: spawn_backfill_worker(name, hub, tmp_path) for name in ("recovery-a", "recovery-b")}
     try:
         for name, process in workers.items():
-            wait_until(lambda: answers(celery_app, process, name), timeout=60, message=f"worker {name}")
+            wait_until(lambda p=process, n=name: answers(celery_app, p, n), timeout=60, message=f"worker {name}")
         indexer().add_target(FID, root=False)
         lease = wait_until(lambda: row(engine, """
             SELECT l.*, j.progress_info FROM leases l JOIN jobs j ON j.id = l.task_id
