@@ -54,6 +54,19 @@ class SwitchyardTask(Task):
                                        lambda: super(SwitchyardTask, self).__call__(*args, **kwargs),
                                        duplicate, lost)
 
+    def retry(self, *args: Any, **kwargs: Any) -> Any:
+        # The retry's message may start at once in another process: free the lease before it is sent.
+        from app.platform import leases
+
+        held = leases.current.get()
+        if held is not None and self.leased and not self.request.called_directly:
+            from app.db import get_engine
+            from app.platform import lease_worker
+
+            lease_worker.process_heartbeat(get_engine(), self.request.hostname or held.owner.rpartition(":")[0]
+                                           ).release(held)
+        return super().retry(*args, **kwargs)
+
     def lease_key_for(self, args: tuple[Any, ...] | list[Any], kwargs: dict[str, Any]) -> str:
         if self.lease_key is None:
             return str(self.request.id)
