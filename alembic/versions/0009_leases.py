@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("kind", "key", name="pk_leases"),
     )
     op.create_index("ix_leases_state_taken", "leases", ["state", "taken_at"])
+    op.create_index("ix_leases_task_id", "leases", ["task_id"])  # the job pages look leases up by task
     op.create_table(
         "lease_owners",
         sa.Column("owner", sa.String(300), nullable=False),
@@ -54,5 +55,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_lease_owners_expires", table_name="lease_owners")
     op.drop_table("lease_owners")
+    op.drop_index("ix_leases_task_id", table_name="leases")
     op.drop_index("ix_leases_state_taken", table_name="leases")
     op.drop_table("leases")

@@ -194,9 +194,9 @@ def take_over_expired(conn: Connection, *, limit: int = 1000, resend_after: floa
 
 
 def prune(conn: Connection, *, older_than_seconds: float) -> int:
-    """Forget released leases and owners dead for longer than this."""
+    """Forget released leases taken, and owners dead, longer ago than this (by index: state, taken_at)."""
     gone = conn.execute(text("""
-        DELETE FROM leases WHERE state = 'released' AND released_at < now() - make_interval(secs => :age)
+        DELETE FROM leases WHERE state = 'released' AND taken_at < now() - make_interval(secs => :age)
     """), {"age": older_than_seconds}).rowcount
     conn.execute(text("""
         DELETE FROM lease_owners o WHERE o.expires_at < now() - make_interval(secs => :age)

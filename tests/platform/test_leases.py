@@ -194,3 +194,16 @@ def test_a_second_delivery_to_the_same_live_process_is_a_duplicate_too(engine):
     """The owner's earlier run may still hold it (a thread, or a release the heartbeat retries)."""
     assert take(engine, "test.work", "k", owner="a@h:1") is not None
     assert take(engine, "test.work", "k", owner="a@h:1") is None
+
+
+def test_prune_forgets_old_released_leases_and_long_dead_owners_only(engine):
+    old = take(engine, "test.work", "old", owner="a@h:1")
+    take(engine, "test.work", "running", owner="b@h:2")
+    with engine.begin() as conn:
+        leases.release(conn, old)
+        conn.execute(text("UPDATE leases SET taken_at = now() - interval '2 days'"))
+        conn.execute(text("UPDATE lease_owners SET expires_at = now() - interval '2 days'"))
+        assert leases.prune(conn, older_than_seconds=86400) == 1
+        assert list(conn.execute(text("SELECT key FROM leases")).scalars()) == ["running"]
+        # b still holds a lease (dead, for the sweep to take over): its owner row stays.
+        assert list(conn.execute(text("SELECT owner FROM lease_owners")).scalars()) == ["b@h:2"]
