@@ -59,12 +59,10 @@ class SwitchyardTask(Task):
         from app.platform import leases
 
         held = leases.current.get()
-        if held is not None and self.leased and not self.request.called_directly:
-            from app.db import get_engine
+        if held is not None:
             from app.platform import lease_worker
 
-            lease_worker.process_heartbeat(get_engine(), self.request.hostname or held.owner.rpartition(":")[0]
-                                           ).release(held)
+            lease_worker.release_early(held)
         return super().retry(*args, **kwargs)
 
     def lease_key_for(self, args: tuple[Any, ...] | list[Any], kwargs: dict[str, Any]) -> str:

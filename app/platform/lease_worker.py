@@ -93,6 +93,14 @@ def process_heartbeat(engine: Engine, hostname: str) -> Heartbeat:
         return _heartbeat
 
 
+def release_early(held: leases.Held) -> None:
+    """Release a lease before its task returns (a retry about to be sent may start elsewhere at once)."""
+    with _heartbeat_lock:
+        heartbeat = _heartbeat
+    if heartbeat is not None and heartbeat.pid == os.getpid() and heartbeat.owner == held.owner:
+        heartbeat.release(held)
+
+
 def stop_process_heartbeat() -> None:
     """The process exits on purpose: free its leases now."""
     global _heartbeat

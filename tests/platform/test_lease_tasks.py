@@ -30,6 +30,11 @@ def leased_write(self: Any, item: int, take_over_first: bool = False) -> dict[st
     return {"item": item}
 
 
+@celery.task(name="test.leased_retry", queue_name="maintenance", bind=True, lease_key="{item}", max_retries=3)
+def leased_retry(self: Any, item: int) -> None:
+    raise self.retry(countdown=60)
+
+
 @pytest.fixture
 def engine(db):
     ran.clear()
@@ -50,10 +55,10 @@ def run_as_worker(task: Any, *args: Any, **kwargs: Any) -> Any:
         task.pop_request()
 
 
-def lease_row(engine, key: str):
+def lease_row(engine, key: str, kind: str = "test.leased_write"):
     with engine.connect() as conn:
-        return conn.execute(text("SELECT * FROM leases WHERE kind = 'test.leased_write' AND key = :k"),
-                            {"k": key}).mappings().first()
+        return conn.execute(text("SELECT * FROM leases WHERE kind = :kind AND key = :k"),
+                            {"kind": kind, "k": key}).mappings().first()
 
 
 def written(engine, item: int) -> bool:
@@ -84,6 +89,24 @@ def test_a_task_whose_lease_was_taken_over_stops_without_writing(engine):
     assert not written(engine, 7)
     row = lease_row(engine, "7")
     assert (row["state"], row["epoch"]) == ("resent", 2)  # the stale worker's release changed nothing
+
+
+def test_a_retry_frees_the_lease_before_its_message_is_sent(engine, redis_client):
+    from celery import signals
+    from celery.exceptions import Retry
+
+    states_at_publish: list[str] = []
+
+    def on_publish(**_: Any) -> None:
+        states_at_publish.append(lease_row(engine, "8", "test.leased_retry")["state"])
+
+    signals.before_task_publish.connect(on_publish, weak=False)
+    try:
+        with pytest.raises(Retry):
+            run_as_worker(leased_retry, 8)
+    finally:
+        signals.before_task_publish.disconnect(on_publish)
+    assert states_at_publish == ["released"]  # another process may take the retry at once
 
 
 def test_beat_driven_tasks_hold_no_lease():
