@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.celery_app import celery
-from app.jobs.retention import prune_jobs as prune_jobs_now
+from app.platform.celery_app import celery
+from app.platform.jobs.retention import prune_jobs as prune_jobs_now
 from app.settings import get_settings
 
 

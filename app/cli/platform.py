@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from app.cli.output import emit_json, table
-from app.jobs.models import JobState
+from app.platform.jobs.models import JobState
 from app.settings import get_settings
 from workers.pools import POOLS_BY_NAME, QUEUES
 
@@ -16,8 +16,8 @@ STATE_COLUMNS = ("PENDING", "STARTED", "RETRY", "SUCCESS", "FAILURE", "REVOKED",
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from app.jobs import queries
-    from app.queues import waiting_by_priority
+    from app.platform.jobs import queries
+    from app.platform.queues import waiting_by_priority
 
     settings = get_settings()
     depths = waiting_by_priority(settings.redis_url, QUEUES)
@@ -54,7 +54,7 @@ JOB_HEADERS = ["id", "name", "queue", "state", "attempts", "progress", "updated"
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
-    from app.jobs import queries
+    from app.platform.jobs import queries
 
     if args.view == "running":
         return cmd_running(args)
@@ -89,7 +89,7 @@ def cmd_running(args: argparse.Namespace) -> int:
 
 
 def cmd_failed(args: argparse.Namespace) -> int:
-    from app.jobs import queries
+    from app.platform.jobs import queries
 
     return _print_jobs(args, queries.failed_jobs(queue=args.queue, limit=args.limit))
 
@@ -103,7 +103,7 @@ def _print_jobs(args: argparse.Namespace, jobs: list[dict[str, Any]]) -> int:
 
 
 def cmd_job(args: argparse.Namespace) -> int:
-    from app.jobs import queries
+    from app.platform.jobs import queries
 
     job = queries.get_job(args.job_id)
     if job is None:

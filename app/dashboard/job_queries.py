@@ -13,8 +13,8 @@ from sqlalchemy import exists, func, select, tuple_
 
 from app.dashboard.models import Resend
 from app.db import get_engine
-from app.jobs.models import Job, JobAttempt, JobState
-from app.jobs.queries import filter_jobs
+from app.platform.jobs.models import Job, JobAttempt, JobState
+from app.platform.jobs.queries import filter_jobs
 
 jobs = Job.__table__
 resends = Resend.__table__

@@ -9,10 +9,10 @@ import pytest
 import requests
 from sqlalchemy import insert
 
-from app.dashboard.models import PausedQueue
+from app.platform.pauses import PausedQueue
 from app.db import get_engine
-from app.jobs import queries
-from app.jobs.models import JobAttempt
+from app.platform.jobs import queries
+from app.platform.jobs.models import JobAttempt
 from tests.conftest import ROOT, TEST_ENV
 from tests.dashboard.fixtures import idle_maintenance  # noqa: F401 - a fixture
 from tests.dashboard.rows import job_row

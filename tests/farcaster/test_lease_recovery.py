@@ -55,7 +55,7 @@ def row(engine, sql: str, **params):
 
 def test_a_killed_backfill_worker_s_work_is_finished_by_another_after_its_lease_expires(
         engine, cache_redis, worker_pools, celery_app, hub, tmp_path):
-    from tasks.farcaster import indexer
+    from app.farcaster.services import indexer
     from tasks.maintenance import sweep_leases
 
     worker_pools.stop("backfill")  # only this test's workers consume the backfill queue

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from app.celery_app import celery
+from app.platform.celery_app import celery
 from app.db import get_engine
 from app.platform import leases
 from tests.platform.lease_helpers import expire_owner, take
