@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text, func
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,6 +24,9 @@ class JobState:
 
     ALL = (PENDING, STARTED, RETRY, SUCCESS, FAILURE, REVOKED, REJECTED)
     FINAL = (SUCCESS, FAILURE, REVOKED, REJECTED)
+
+
+SEARCH_DOCUMENT = "to_tsvector('simple'::regconfig, jobs_search_text(args, kwargs, result))"
 
 
 class Job(Base):
@@ -56,6 +59,9 @@ class Job(Base):
         Index("ix_jobs_state_updated", "state", "updated_at"),
         Index("ix_jobs_parent_id", "parent_id"),
         Index("ix_jobs_name_created", "name", "created_at"),
+        Index("ix_jobs_id_prefix", "id", postgresql_ops={"id": "varchar_pattern_ops"}),  # job ids looked up by a prefix
+        # a value anywhere in args/kwargs/result (migration 0008 defines jobs_search_text)
+        Index("ix_jobs_search", text(SEARCH_DOCUMENT), postgresql_using="gin"),
     )
 
 
@@ -71,3 +77,17 @@ class JobAttempt(Base):
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class JobLogLine(Base):
+    """A log line a task wrote while it ran (app/platform/job_logs.py keeps at most 200 per attempt)."""
+
+    __tablename__ = "job_logs"
+
+    job_id: Mapped[str] = mapped_column(String(64), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    attempt: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    logged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    level: Mapped[str] = mapped_column(String(10))
+    logger: Mapped[str] = mapped_column(String(200))
+    message: Mapped[str] = mapped_column(Text)
