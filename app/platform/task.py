@@ -15,6 +15,8 @@ from typing import Any
 
 from celery import Task
 
+from app.platform import retry
+from app.platform.arguments import validating
 from app.platform.jobs import recorder
 
 log = logging.getLogger(__name__)
@@ -25,7 +27,29 @@ class SwitchyardTask(Task):
     default_priority: int | None = None  # broker priority when the sender gives none (0 is highest)
     # Throttle progress writes: a backfill may report thousands of pages.
     progress_min_interval = 0.5
-    leased = True
+    validate_arguments = True  # by the task function's type hints (app.platform.arguments)
+    retry_policy: retry.RetryPolicy | None = None  # app.platform.retry; bound tasks only
+
+    @classmethod
+    def on_bound(cls, app: Any) -> None:
+        """Wrap a task function's body, once: argument validation inside the retry policy, so a
+        bad argument is never retried. Celery built the send-time signature check from the
+        unwrapped function already."""
+        super().on_bound(app)
+        if not cls.__dict__.get("_decorated") or "_unwrapped_run" in cls.__dict__:
+            return
+        run = cls.__dict__["run"]
+        bound = not isinstance(run, staticmethod)
+        fun = run if bound else run.__func__
+        cls._unwrapped_run = run
+        if cls.validate_arguments:
+            fun = validating(fun, cls.name, bound=bound)
+        if cls.retry_policy is not None:
+            if not bound:
+                raise TypeError(f"{cls.name}: a task with a retry_policy must be bound (bind=True)")
+            fun = retry.applying(cls.retry_policy, fun)
+        cls.run = fun if bound else staticmethod(fun)
+    leased = True  # workers hold a lease on the work while it runs (app/platform/leases.py)
     lease_key: str | None = None  # a str.format template over the task's arguments; None: the task id
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -69,7 +93,9 @@ class SwitchyardTask(Task):
         if self.lease_key is None:
             return str(self.request.id)
         try:
-            bound = inspect.signature(self.run).bind(*args, **kwargs)
+            # The task function's own signature, not its validation and retry wrappers'.
+            function: Any = getattr(self, "_unwrapped_run", None) or self.run
+            bound = inspect.signature(function).bind(*args, **kwargs)
         except TypeError:
             return str(self.request.id)  # the task refuses these arguments itself
         bound.apply_defaults()
