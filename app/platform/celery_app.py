@@ -15,7 +15,7 @@ from app.platform.job_history import JobHistory
 from app.platform.job_logs import JobLogs
 from app.platform.pipeline import Pipeline
 from app.platform.schedules import BeatSwitches
-from app.platform.worker_hooks import FreshConnections, GcTuning
+from app.platform.worker_hooks import FreshConnections, GcTuning, LeaseRetirement
 from app.platform.worker_pauses import QueuePauses
 from app.settings import get_settings
 
@@ -29,6 +29,7 @@ EXTENSIONS: tuple[Extension, ...] = (
     QueuePauses(),  # workers honour queues paused in the dashboard or the CLI
     FreshConnections(),
     GcTuning(),
+    LeaseRetirement(),
 )
 
 

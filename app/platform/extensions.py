@@ -19,6 +19,7 @@ from celery.utils.dispatch import Signal
 HOOKS: dict[str, Signal] = {
     "worker_boot": signals.worker_init,  # the worker's main process, before the pool forks
     "worker_process_boot": signals.worker_process_init,  # each prefork child, after the fork
+    "worker_process_exit": signals.worker_process_shutdown,  # a child (or the solo pool) exiting on purpose
     "worker_ready": signals.worker_ready,  # consuming has started; no message fetched yet
     "beat_boot": signals.beat_init,  # beat starts, before its scheduler stores the entries
     "before_publish": signals.before_task_publish,  # the message is built, not yet sent

@@ -90,6 +90,22 @@ def test_admin_sees_the_pages_and_their_actions(dashboard, db, redis_client):
     assert 'href="/jobs?queue=maintenance&amp;state=STARTED' not in queues.text  # no running job: no link
 
 
+def test_running_jobs_show_their_worker_lease_age_and_heartbeat(dashboard, db):
+    from tests.platform.lease_helpers import expire_owner, take
+
+    running = job_row(name="farcaster.backfill_fid", queue="backfill", state="STARTED", error=None)
+    lost = job_row(name="analysis.analyze", queue="analysis", state="STARTED", error=None)
+    take(get_engine(), "farcaster.backfill_fid", "1:7", owner="backfill@host-a:321", task_id=running)
+    take(get_engine(), "analysis.analyze", lost, owner="analysis@host-b:9", task_id=lost)
+    expire_owner(get_engine(), "analysis@host-b:9")
+    admin = session_for(ADMIN)
+    listing = admin.get(dashboard.url + "/jobs?state=STARTED", timeout=10).text
+    assert 'data-lease-owner="backfill@host-a:321"' in listing and "heartbeat" in listing
+    assert "(not alive)" in listing
+    page = admin.get(f"{dashboard.url}/jobs/{running}", timeout=10).text
+    assert 'id="job-lease"' in page and "on backfill@host-a:321 · lease" in page
+
+
 def test_metrics_carry_the_business_next_to_flowers_own(dashboard, db):
     job_row(name="maintenance.flaky")
     assert requests.get(dashboard.url + "/metrics", timeout=10).status_code == 401
