@@ -38,8 +38,8 @@ def _id(value: Any, name: str) -> int:
 
 
 class CeleryEnqueue:
-    def backfill(self, request_id: int, fid: int) -> None:
-        backfill_fid.apply_async(args=[fid], kwargs={"request_id": request_id})
+    def backfill(self, request_ids: list[int]) -> None:
+        backfill_fids.apply_async(args=[request_ids])
 
     def apply_staged(self, batch_id: int) -> None:
         apply_staged.apply_async(args=[batch_id])
@@ -111,7 +111,7 @@ def scan_app_users(self: Any, app_fid: int, chunk: int) -> dict:
 @celery.task(name="farcaster.backfill_fid", queue_name="backfill", bind=True,
              autoretry_for=RETRYABLE, retry_backoff=5, retry_backoff_max=300, max_retries=5)
 def backfill_fid(self: Any, fid: int, request_id: int | None = None) -> dict:
-    """Page every message type and on-chain event kind of one fid to its end, in batched writes."""
+    """One fid's history (backfill_fids does several; this one also runs without a request)."""
     fid = _fid(fid)
     if request_id is not None:
         request_id = _id(request_id, "request_id")
@@ -129,6 +129,30 @@ def backfill_fid(self: Any, fid: int, request_id: int | None = None) -> dict:
         ix.fail_backfill(request_id, fid, f"{type(exc).__name__}: {exc}")
         raise
     self.report_progress(100, **{k: v for k, v in result.items() if k != "fid"}, fid=fid)
+    return result
+
+
+@celery.task(name="farcaster.backfill_fids", queue_name="backfill", bind=True,
+             autoretry_for=RETRYABLE, retry_backoff=5, retry_backoff_max=300, max_retries=5)
+def backfill_fids(self: Any, request_ids: list[int]) -> dict:
+    """Backfill the fids of several durable requests together: their requests side by side,
+    their rows in shared transactions. A redelivery only does the requests still open."""
+    if not isinstance(request_ids, list) or not request_ids:
+        raise InvalidArguments(f"request_ids must be a non-empty list of request ids, got {request_ids!r}")
+    ids = [_id(r, "request id") for r in request_ids]
+    ix = indexer()
+    self.report_progress(0, requests=len(ids), pages=0, messages=0)
+    try:
+        result = ix.run_backfills(ids, write_batch_rows=get_settings().farcaster_write_batch_rows,
+                                  on_page=lambda s: self.report_progress(None, pages=s.pages, messages=s.messages))
+    except RETRYABLE:
+        if self.request.retries >= self.max_retries:
+            ix.fail_backfills(ids, "hub or database unavailable after retries")
+        raise
+    except Exception as exc:
+        ix.fail_backfills(ids, f"{type(exc).__name__}: {exc}")
+        raise
+    self.report_progress(100, **{k: v for k, v in result.items() if k != "failed"})
     return result
 
 

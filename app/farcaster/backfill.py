@@ -8,6 +8,8 @@ the request id: if Redis loses it, recovery re-sends requests left pending or ru
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -70,25 +72,39 @@ def open_requests(conn: Connection) -> list[tuple[int, int]]:
     return [(r.id, r.fid) for r in rows]
 
 
-def claim(engine: Engine, request_id: int) -> int | None:
-    """Mark a request running; returns its fid, or None if it is already done (a redelivery)."""
+def claim(engine: Engine, request_ids: list[int]) -> list[tuple[int, int]]:
+    """Mark these requests running, all in one statement; returns the (id, fid)s still open.
+    A request already done or failed is left out: its message was a redelivery."""
+    if not request_ids:
+        return []
     with engine.begin() as conn:
-        return conn.execute(text("""
+        rows = conn.execute(text("""
             UPDATE farcaster_backfill_requests SET state = 'running', started_at = now()
-            WHERE id = :i AND state IN ('pending', 'running') RETURNING fid
-        """), {"i": request_id}).scalar()
+            WHERE id = ANY(:i) AND state IN ('pending', 'running') RETURNING id, fid
+        """), {"i": sorted(set(request_ids))}).all()
+    return sorted((r.id, r.fid) for r in rows)
 
 
 def finish(engine: Engine, request_id: int | None, fid: int, stats: "BackfillStats", error: str | None = None) -> None:
     with engine.begin() as conn:
-        if request_id is not None:
-            conn.execute(text("""
-                UPDATE farcaster_backfill_requests SET state = :state, finished_at = now(),
-                    pages = :pages, messages = :messages, error = :error WHERE id = :i
-            """), {"state": "failed" if error else "done", "pages": stats.pages, "messages": stats.messages,
-                   "error": error, "i": request_id})
-        if not error:
-            conn.execute(text("UPDATE farcaster_targets SET last_backfilled_at = now() WHERE fid = :f"), {"f": fid})
+        finish_in(conn, [(request_id, fid, stats)], error)
+
+
+def finish_in(conn: Connection, done: list[tuple[int | None, int, "BackfillStats"]], error: str | None = None) -> None:
+    """Close requests in the caller's transaction (a backfill closes a batch of fids in the
+    transaction that wrote their last rows)."""
+    closed = [(r, s) for r, _, s in done if r is not None]
+    if closed:
+        conn.execute(text("""
+            UPDATE farcaster_backfill_requests r SET state = :state, finished_at = now(),
+                pages = u.pages, messages = u.messages, error = :error
+            FROM unnest(CAST(:i AS bigint[]), CAST(:p AS int[]), CAST(:m AS int[])) AS u(id, pages, messages)
+            WHERE r.id = u.id
+        """), {"state": "failed" if error else "done", "error": error, "i": [r for r, _ in closed],
+               "p": [s.pages for _, s in closed], "m": [s.messages for _, s in closed]})
+    if not error and done:
+        conn.execute(text("UPDATE farcaster_targets SET last_backfilled_at = now() WHERE fid = ANY(:f)"),
+                     {"f": sorted({f for _, f, _ in done})})
 
 
 @dataclass
@@ -109,58 +125,202 @@ class BackfillStats:
                 "targets_removed": len(self.targets_removed)}
 
 
+@dataclass
+class FidBackfill:
+    """One fid of a multi-fid backfill: its request, counters and outcome."""
+
+    fid: int
+    request_id: int | None = None
+    stats: BackfillStats = field(default_factory=BackfillStats)
+    streams_left: int = 0
+    error: BaseException | None = None
+
+    @property
+    def fetched(self) -> bool:
+        return self.streams_left == 0
+
+
+_END = object()
+
+
+class _Sink:
+    """Pages from the hub threads to the writing thread, bounded (memory stays flat whatever
+    a fid's size); a stopped sink lets producers give up instead of blocking for ever."""
+
+    def __init__(self, size: int) -> None:
+        self.items: queue.Queue = queue.Queue(size)
+        self.stopped = threading.Event()
+
+    def put(self, item: tuple) -> None:
+        while not self.stopped.is_set():
+            try:
+                self.items.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+
+def _streams(client: HubClient, fid: int) -> list[Callable[[_Sink], None]]:
+    """Every request sequence of one fid's history, each an independent pager (so they run
+    side by side): the message endpoints, each on-chain event kind, the username proofs."""
+
+    def messages(path: str, extra: dict) -> Callable[[_Sink], None]:
+        def run(sink: _Sink) -> None:
+            for items in client.paged(path, "messages", fid=fid, **extra):
+                if sink.stopped.is_set():
+                    return
+                parsed = [p for i, m in enumerate(items)
+                          if (p := parse_indexed(m, f"{path}?fid={fid}[{i}]")) is not None]
+                for m in parsed:
+                    if m.fid != fid:
+                        raise HubDataError(f"{path}?fid={fid}: message {m.hash.hex()} is by fid {m.fid}")
+                sink.put((fid, "messages", parsed))
+        return run
+
+    def onchain(event_type: str) -> Callable[[_Sink], None]:
+        def run(sink: _Sink) -> None:
+            for items in client.paged("/v1/onChainEventsByFid", "events", fid=fid, event_type=event_type):
+                if sink.stopped.is_set():
+                    return
+                sink.put((fid, "onchain", [parse_onchain_event(e, f"onChainEventsByFid?fid={fid}[{i}]")
+                                           for i, e in enumerate(items)]))
+        return run
+
+    def proofs(sink: _Sink) -> None:
+        found = client.get("/v1/userNameProofsByFid", fid=fid).get("proofs")
+        if not isinstance(found, list):
+            raise HubDataError(f"userNameProofsByFid?fid={fid}: response without a 'proofs' list")
+        sink.put((fid, "proofs", [parse_username_proof(p, f"userNameProofsByFid?fid={fid}[{i}]")
+                                  for i, p in enumerate(found)]))
+
+    return ([messages(path, extra) for path, extra in MESSAGE_ENDPOINTS]
+            + [onchain(t) for t in ONCHAIN_EVENT_TYPES] + [proofs])
+
+
+def _run_stream(stream: Callable[[_Sink], None], sink: _Sink, fid: int) -> None:
+    if sink.stopped.is_set():
+        return
+    try:
+        stream(sink)
+    except BaseException as exc:  # noqa: BLE001 - handed to the writing thread, which decides
+        sink.put((fid, "error", exc))
+    sink.put((fid, "end", _END))
+
+
+def backfill_fids(engine: Engine, client: HubClient, fids: list[FidBackfill], *, write_batch_rows: int = 5000,
+                  fids_in_flight: int = 8,
+                  on_page: Callable[[BackfillStats], None] | None = None,
+                  on_applied: Callable[[processor.ApplyResult], None] | None = None,
+                  on_stored: Callable[[Connection, list[FidBackfill]], None] | None = None,
+                  reason: str = "backfill") -> BackfillStats:
+    """Page every endpoint of each fid to its end and store it all in few large writes.
+
+    ``fids_in_flight`` fids are fetched at a time, each fid's request sequences side by side
+    on the hub threads (app.farcaster.inflight); this thread parses nothing and only writes:
+    rows of many fids go into one batch, applied in one transaction (one COPY per table) once
+    it holds ``write_batch_rows`` rows or every fid is fetched. ``on_stored`` runs in the
+    transaction that wrote a fid's last rows, with the fids that became complete in it (the
+    caller closes their requests there). Each write is idempotent, so a crash or retry
+    part-way only repeats work; a malformed page stores nothing of itself. A fid whose
+    requests fail gets ``error`` set (its other pages are dropped) and the rest carry on.
+    Returns the totals (pages, messages, and the target changes of every write)."""
+    from app.farcaster import inflight
+
+    if len({w.fid for w in fids}) != len(fids):
+        raise ValueError("backfill_fids: a fid is listed twice")
+    total = BackfillStats()
+    sink = _Sink(max(4, 2 * fids_in_flight))
+    waiting = list(reversed(fids))
+    active: dict[int, FidBackfill] = {}
+    fetched: list[FidBackfill] = []  # complete, waiting for the write that holds their last rows
+    batch = Batch()
+
+    def start_next() -> None:
+        while waiting and len(active) < fids_in_flight:
+            work = waiting.pop()
+            streams = _streams(client, work.fid)
+            work.streams_left = len(streams)
+            active[work.fid] = work
+            for stream in streams:
+                inflight.submit(_run_stream, stream, sink, work.fid)
+
+    def flush() -> None:
+        nonlocal batch, fetched
+        done = [w for w in fetched if w.error is None]
+        with engine.begin() as conn:
+            result = processor.apply_batch(conn, batch, reason=reason) if len(batch) else None
+            if on_stored and done:
+                on_stored(conn, done)
+        fetched, batch = [], Batch()
+        if result is not None:
+            total.backfill_requests += result.backfill_requests
+            total.targets_added |= result.targets.added
+            total.roots_added |= result.targets.new_roots
+            total.targets_removed |= result.targets.removed
+            if on_applied:
+                on_applied(result)
+
+    try:
+        start_next()
+        while active:
+            fid, kind, payload = sink.items.get()
+            work = active[fid]
+            if kind == "end":
+                work.streams_left -= 1
+                if work.fetched:
+                    del active[fid]
+                    fetched.append(work)
+                    start_next()
+                    if not active:
+                        break
+                continue
+            if work.error is not None:
+                continue  # the fid failed: the rest of its pages are not stored
+            if kind == "error":
+                work.error = payload
+                log.warning("backfill of fid %s failed: %s", fid, payload)
+                _drop_fid(batch, fid)  # what it fetched since the last write: none of it is stored
+                continue
+            if kind == "messages":
+                for m in payload:
+                    batch.add_message(m)
+                    work.stats.seen_hashes.add(m.hash)
+                work.stats.messages += len(payload)
+            elif kind == "onchain":
+                batch.onchain.extend(payload)
+                work.stats.onchain_events += len(payload)
+            else:
+                batch.proofs.extend(payload)
+                work.stats.username_proofs += len(payload)
+            work.stats.pages += 1
+            total.pages += 1
+            total.messages += len(payload) if kind == "messages" else 0
+            if on_page:
+                on_page(total)
+            if len(batch) >= write_batch_rows:
+                flush()
+        flush()
+    finally:
+        sink.stopped.set()  # producers still running (an error here) stop instead of blocking
+    return total
+
+
+def _drop_fid(batch: Batch, fid: int) -> None:
+    batch.messages = {h: m for h, m in batch.messages.items() if m.fid != fid}
+    batch.onchain = [e for e in batch.onchain if e.fid != fid]
+    batch.proofs = [p for p in batch.proofs if p.fid != fid]
+
+
 def fetch_and_store(engine: Engine, client: HubClient, fid: int, *, write_batch_rows: int = 5000,
                     on_page: Callable[[BackfillStats], None] | None = None,
                     on_applied: Callable[[processor.ApplyResult], None] | None = None,
                     reason: str = "backfill") -> BackfillStats:
-    """Page every endpoint of ``fid`` to its end, writing every ``write_batch_rows`` rows.
-
-    Each write is its own transaction and idempotent, so a crash or retry part-way only
-    repeats work. A malformed page raises before any of it is stored."""
-    stats = BackfillStats()
-    batch = Batch()
-
-    def flush() -> None:
-        nonlocal batch
-        if len(batch):
-            with engine.begin() as conn:
-                result = processor.apply_batch(conn, batch, reason=reason)
-            stats.backfill_requests += result.backfill_requests
-            stats.targets_added |= result.targets.added
-            stats.roots_added |= result.targets.new_roots
-            stats.targets_removed |= result.targets.removed
-            if on_applied:
-                on_applied(result)
-            batch = Batch()
-
-    def page_done() -> None:
-        stats.pages += 1
-        if on_page:
-            on_page(stats)
-        if len(batch) >= write_batch_rows:
-            flush()
-
-    for path, extra in MESSAGE_ENDPOINTS:
-        for items in client.paged(path, "messages", fid=fid, **extra):
-            parsed = [p for i, m in enumerate(items) if (p := parse_indexed(m, f"{path}?fid={fid}[{i}]")) is not None]
-            for m in parsed:
-                if m.fid != fid:
-                    raise HubDataError(f"{path}?fid={fid}: message {m.hash.hex()} is by fid {m.fid}")
-                batch.add_message(m)
-                stats.seen_hashes.add(m.hash)
-            stats.messages += len(parsed)
-            page_done()
-    for event_type in ONCHAIN_EVENT_TYPES:
-        for items in client.paged("/v1/onChainEventsByFid", "events", fid=fid, event_type=event_type):
-            parsed = [parse_onchain_event(e, f"onChainEventsByFid?fid={fid}[{i}]") for i, e in enumerate(items)]
-            batch.onchain.extend(parsed)
-            stats.onchain_events += len(parsed)
-            page_done()
-    proofs = client.get("/v1/userNameProofsByFid", fid=fid).get("proofs")
-    if not isinstance(proofs, list):
-        raise HubDataError(f"userNameProofsByFid?fid={fid}: response without a 'proofs' list")
-    batch.proofs.extend(parse_username_proof(p, f"userNameProofsByFid?fid={fid}[{i}]") for i, p in enumerate(proofs))
-    stats.username_proofs = len(proofs)
-    page_done()
-    flush()
-    return stats
+    """One fid's whole history (``backfill_fids`` of one); raises what its requests raised."""
+    work = FidBackfill(fid)
+    total = backfill_fids(engine, client, [work], write_batch_rows=write_batch_rows, on_page=on_page,
+                          on_applied=on_applied, reason=reason)
+    if work.error is not None:
+        raise work.error
+    total.seen_hashes = work.stats.seen_hashes
+    total.onchain_events, total.username_proofs = work.stats.onchain_events, work.stats.username_proofs
+    return total
