@@ -227,6 +227,24 @@ def reconcile_fid(self: Any, fid: int) -> dict:
     return result.as_dict()
 
 
+@celery.task(name="farcaster.reconcile_fids", queue_name="backfill", bind=True,
+             autoretry_for=RETRYABLE, retry_backoff=5, retry_backoff_max=300, max_retries=5)
+def reconcile_fids(self: Any, fids: list[int]) -> dict:
+    """reconcile_fid for several fids at once, their hub reads side by side."""
+    from app.farcaster.reconcile import reconcile_fids as run
+
+    if not isinstance(fids, list) or not fids:
+        raise InvalidArguments(f"fids must be a non-empty list of fids, got {fids!r}")
+    settings = get_settings()
+    ix = indexer()
+    results = run(ix.engine, _client(), [_fid(f) for f in fids], grace_seconds=settings.farcaster_reconcile_grace_seconds,
+                  max_delete_ratio=settings.farcaster_reconcile_max_delete_ratio,
+                  fids_in_flight=settings.farcaster_backfill_fids_in_flight,
+                  on_applied=lambda r: ix.publish(r.targets, r.backfill_requests))
+    return {"fids": len(results), "marked_deleted": sum(r.marked_deleted for r in results),
+            "refused": [r.fid for r in results if r.refused]}
+
+
 @celery.task(name="farcaster.reconcile_all", queue_name="maintenance", bind=True)
 def reconcile_all(self: Any, reason: str = "scheduled") -> dict:
     """Enqueue a reconciliation of every target (daily, and when a cursor fell out of retention)."""
@@ -234,6 +252,7 @@ def reconcile_all(self: Any, reason: str = "scheduled") -> dict:
 
     with get_engine().connect() as conn:
         fids = list(conn.execute(text("SELECT fid FROM farcaster_targets ORDER BY fid")).scalars())
-    for fid in fids:
-        reconcile_fid.apply_async(args=[fid])
+    size = get_settings().farcaster_backfill_fids_per_task
+    for i in range(0, len(fids), size):
+        reconcile_fids.apply_async(args=[fids[i:i + size]])
     return {"reason": reason, "targets": len(fids)}

@@ -143,11 +143,18 @@ class Indexer:
         if row is None or row.done_at is not None:
             return {"client_app": app_fid, "chunk": chunk, "skipped": "no such slice (replaced)" if row is None
                     else "already done"}
+        from app.farcaster import inflight
+
         client, users = self.client, []
-        for scanned, fid in enumerate(row.fids, 1):
-            for events in client.paged("/v1/onChainEventsByFid", "events", fid=fid, event_type="EVENT_TYPE_SIGNER"):
+
+        def signer_pages(fid: int) -> list[list]:  # on the hub threads: many fids' requests at once
+            return [[parse_onchain_event(e, f"onChainEventsByFid?fid={fid}") for e in events]
+                    for events in client.paged("/v1/onChainEventsByFid", "events", fid=fid, event_type="EVENT_TYPE_SIGNER")]
+
+        for scanned, (fid, pages) in enumerate(zip(row.fids, inflight.ordered_map(signer_pages, row.fids)), 1):
+            for parsed in pages:
                 batch = Batch()
-                batch.onchain = [parse_onchain_event(e, f"onChainEventsByFid?fid={fid}") for e in events]
+                batch.onchain = parsed
                 if any(e.is_signer_add and e.request_fid == app_fid for e in batch.onchain):
                     users.append(fid)
                     with self.engine.begin() as conn:
