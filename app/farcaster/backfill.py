@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -216,9 +217,10 @@ def backfill_fids(engine: Engine, client: HubClient, fids: list[FidBackfill], *,
     """Page every endpoint of each fid to its end and store it all in few large writes.
 
     ``fids_in_flight`` fids are fetched at a time, each fid's request sequences side by side
-    on the hub threads (app.farcaster.inflight); this thread parses nothing and only writes:
-    rows of many fids go into one batch, applied in one transaction (one COPY per table) once
-    it holds ``write_batch_rows`` rows or every fid is fetched. ``on_stored`` runs in the
+    on the hub threads (app.farcaster.inflight), which also parse. Rows of many fids go into
+    one batch, applied in one transaction (one COPY per table) once it holds
+    ``write_batch_rows`` rows or every fid is fetched, on a writer thread while the next batch
+    fills. ``on_stored`` runs in the
     transaction that wrote a fid's last rows, with the fids that became complete in it (the
     caller closes their requests there). Each write is idempotent, so a crash or retry
     part-way only repeats work; a malformed page stores nothing of itself. A fid whose
@@ -244,14 +246,23 @@ def backfill_fids(engine: Engine, client: HubClient, fids: list[FidBackfill], *,
             for stream in streams:
                 inflight.submit(_run_stream, stream, sink, work.fid)
 
-    def flush() -> None:
-        nonlocal batch, fetched
-        done = [w for w in fetched if w.error is None]
+    # Writes run on one writer thread, one after the other, while this thread keeps taking pages
+    # (the hub threads are never held up by a write); their results are handled here.
+    writer = ThreadPoolExecutor(1, thread_name_prefix="backfill-writer")
+    writing: Future | None = None
+
+    def write(rows: Batch, done: list[FidBackfill]) -> processor.ApplyResult | None:
         with engine.begin() as conn:
-            result = processor.apply_batch(conn, batch, reason=reason) if len(batch) else None
+            result = processor.apply_batch(conn, rows, reason=reason) if len(rows) else None
             if on_stored and done:
                 on_stored(conn, done)
-        fetched, batch = [], Batch()
+        return result
+
+    def collect() -> None:
+        nonlocal writing
+        if writing is None:
+            return
+        result, writing = writing.result(), None
         if result is not None:
             total.backfill_requests += result.backfill_requests
             total.targets_added |= result.targets.added
@@ -259,6 +270,14 @@ def backfill_fids(engine: Engine, client: HubClient, fids: list[FidBackfill], *,
             total.targets_removed |= result.targets.removed
             if on_applied:
                 on_applied(result)
+
+    def flush() -> None:
+        nonlocal batch, fetched, writing
+        done = [w for w in fetched if w.error is None]
+        rows, batch, fetched = batch, Batch(), []
+        collect()
+        if len(rows) or done:
+            writing = writer.submit(write, rows, done)
 
     try:
         start_next()
@@ -300,8 +319,10 @@ def backfill_fids(engine: Engine, client: HubClient, fids: list[FidBackfill], *,
             if len(batch) >= write_batch_rows:
                 flush()
         flush()
+        collect()
     finally:
         sink.stopped.set()  # producers still running (an error here) stop instead of blocking
+        writer.shutdown(wait=True)
     return total
 
 
