@@ -73,7 +73,7 @@ class ShardReader:
             self._start(cursor)
         taken = 0
         while taken < pages and not (self.ended or self.exhausted):
-            kind, payload = self._pages.get()
+            kind, payload = self._next()
             if kind == "error":
                 self.close()
                 raise payload
@@ -85,6 +85,15 @@ class ShardReader:
             self.buffer += payload
             self.ended = len(payload) < self.page_size
         return list(self.buffer), self.ended, taken
+
+    def _next(self) -> tuple:
+        while True:
+            try:
+                return self._pages.get(timeout=1)
+            except queue.Empty:
+                future = self._future
+                if future is None or (future.done() and self._pages.empty()):
+                    raise RuntimeError(f"shard {self.shard}: the stream reader stopped without a result") from None
 
     def restart(self, cursor: int) -> None:
         """Forget what was read and fetch again from ``cursor``."""
