@@ -82,6 +82,9 @@ class Settings(_PoolOverrides):  # type: ignore[misc, valid-type]
     flower_oauth2_redirect_uri: str | None = None
     # Basic-auth user names or OAuth emails who may only look: every dashboard and Flower action is refused.
     flower_readonly_users: str | None = None
+    # A bearer token a Prometheus scraper sends for /metrics when the dashboard has authentication;
+    # without it a scraper logs in like a person (basic auth).
+    metrics_scrape_token: str | None = Field(default=None, repr=False)
 
     # --- farcaster indexer --------------------------------------------------
     # Comma-separated hub base URLs, tried in order (failover); the default is the local simulator.
@@ -166,7 +169,7 @@ class Settings(_PoolOverrides):  # type: ignore[misc, valid-type]
     @classmethod
     def _redis_scheme(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError(f"must be a redis:// or rediss:// URL")
+            raise ValueError("must be a redis:// or rediss:// URL")
         return value
 
     @field_validator("database_url")
@@ -176,7 +179,7 @@ class Settings(_PoolOverrides):  # type: ignore[misc, valid-type]
             # Always use psycopg 3, whatever driver the URL names.
             value = "postgresql+psycopg://" + value.split("://", 1)[1]
         if not value.startswith("postgresql+psycopg://"):
-            raise ValueError(f"must be a postgresql:// URL")
+            raise ValueError("must be a postgresql:// URL")
         return value
 
     @field_validator("flower_basic_auth")
@@ -187,7 +190,7 @@ class Settings(_PoolOverrides):  # type: ignore[misc, valid-type]
         return value or None
 
     @field_validator("flower_auth", "flower_auth_provider", "flower_oauth2_key", "flower_oauth2_secret",
-                     "flower_oauth2_redirect_uri", "flower_readonly_users")
+                     "flower_oauth2_redirect_uri", "flower_readonly_users", "metrics_scrape_token")
     @classmethod
     def _empty_flower_option_is_none(cls, value: str | None) -> str | None:
         return value or None

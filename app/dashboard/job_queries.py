@@ -13,15 +13,17 @@ from sqlalchemy import exists, func, select, tuple_
 
 from app.dashboard.models import Resend
 from app.db import get_engine
-from app.jobs.models import Job, JobState
+from app.jobs.models import Job, JobAttempt, JobState
 from app.jobs.queries import filter_jobs
 
 jobs = Job.__table__
 resends = Resend.__table__
+attempts = JobAttempt.__table__
 
 LIST_COLUMNS = (jobs.c.id, jobs.c.name, jobs.c.queue, jobs.c.state, jobs.c.attempts, jobs.c.progress,
                 jobs.c.error, jobs.c.worker, jobs.c.eta, jobs.c.created_at, jobs.c.updated_at)
 CHILDREN_SHOWN = 100
+ATTEMPTS_SHOWN = 50  # newest first; a job retried more often than this shows its latest
 
 
 @dataclass(frozen=True)
@@ -96,10 +98,10 @@ def _add_resent_as(rows: list[dict[str, Any]]) -> None:
 def job_detail(job_id: str) -> dict[str, Any] | None:
     """The job row plus its parent, children (first CHILDREN_SHOWN, counts by state) and resend links."""
     with get_engine().connect() as conn:
-        job = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
-        if job is None:
+        row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
+        if row is None:
             return None
-        job = dict(job)
+        job: dict[str, Any] = dict(row)
         link_ids = [i for i in (job["parent_id"], job["root_id"]) if i and i != job_id]
         linked = {r["id"]: dict(r) for r in conn.execute(
             select(jobs.c.id, jobs.c.name, jobs.c.state).where(jobs.c.id.in_(link_ids))).mappings()}
@@ -112,6 +114,10 @@ def job_detail(job_id: str) -> dict[str, Any] | None:
             .limit(CHILDREN_SHOWN)).mappings()]
         job["children_by_state"] = dict(conn.execute(
             select(jobs.c.state, func.count()).where(jobs.c.parent_id == job_id).group_by(jobs.c.state)).all())
+        job["attempt_history"] = [dict(r) for r in conn.execute(
+            select(attempts.c.attempt, attempts.c.worker, attempts.c.state, attempts.c.error,
+                   attempts.c.started_at, attempts.c.finished_at)
+            .where(attempts.c.job_id == job_id).order_by(attempts.c.attempt.desc()).limit(ATTEMPTS_SHOWN)).mappings()]
         job["resent_as"] = _resend(conn, resends.c.original_id == job_id, resends.c.job_id)
         job["resend_of"] = _resend(conn, resends.c.job_id == job_id, resends.c.original_id)
     return job

@@ -45,7 +45,8 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> Non
 
     business_metrics.install()  # Switchyard's collectors, on the registry Flower serves at /metrics
     dashboard = Dashboard(capp=celery, options=options, redis_url=settings.redis_url,
-                          viewers=settings.flower_viewers, **flower_settings)
+                          viewers=settings.flower_viewers, metrics_scrape_token=settings.metrics_scrape_token,
+                          **flower_settings)
     atexit.register(dashboard.stop)
     signal.signal(signal.SIGTERM, flower_command.sigterm_handler)
     port = dashboard.start_http_server()

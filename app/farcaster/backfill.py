@@ -24,7 +24,7 @@ from app.farcaster.messages import HubDataError, parse_indexed, parse_onchain_ev
 log = logging.getLogger(__name__)
 
 # (path, list key, extra query): every message type and on-chain event kind, each paged to its end.
-MESSAGE_ENDPOINTS = (
+MESSAGE_ENDPOINTS: tuple[tuple[str, dict[str, str]], ...] = (
     ("/v1/castsByFid", {}),  # CastAdd and CastRemove
     ("/v1/reactionsByFid", {"reaction_type": "None"}),  # required on Snapchain; None = every type
     ("/v1/linksByFid", {}),

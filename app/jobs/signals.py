@@ -40,6 +40,15 @@ def _parse_eta(value: Any) -> datetime | None:
         return None
 
 
+@signals.before_task_publish.connect
+@_best_effort
+def carry_priority(headers: dict[str, Any] | None = None, properties: dict[str, Any] | None = None,
+                   **_: Any) -> None:
+    """after_task_publish gets no message properties: hand the priority over in the headers."""
+    if headers is not None and properties and properties.get("priority") is not None:
+        headers["priority"] = properties["priority"]
+
+
 @signals.after_task_publish.connect
 @_best_effort
 def on_published(sender: str | None = None, body: Any = None, routing_key: str | None = None,
@@ -55,7 +64,7 @@ def on_published(sender: str | None = None, body: Any = None, routing_key: str |
         queue=routing_key,
         args=args,
         kwargs=kwargs,
-        priority=(properties or {}).get("priority"),
+        priority=headers.get("priority", (properties or {}).get("priority")),
         parent_id=headers.get("parent_id"),
         root_id=headers.get("root_id"),
         eta=_parse_eta(headers.get("eta")),
@@ -64,7 +73,7 @@ def on_published(sender: str | None = None, body: Any = None, routing_key: str |
 
 @signals.task_prerun.connect
 @_best_effort
-def on_started(task_id: str | None = None, task: Any = None, args: Any = None, kwargs: Any = None,
+def on_started(task_id: Any = None, task: Any = None, args: Any = None, kwargs: Any = None,
                **_: Any) -> None:
     request = task.request
     request.job_attempt = recorder.record_started(
@@ -76,6 +85,8 @@ def on_started(task_id: str | None = None, task: Any = None, args: Any = None, k
         kwargs=kwargs,
         parent_id=request.parent_id,
         root_id=request.root_id,
+        retries=request.retries or 0,
+        priority=(request.delivery_info or {}).get("priority"),
     )
 
 
@@ -94,7 +105,7 @@ def on_retry(request: Any = None, reason: Any = None, einfo: Any = None, **_: An
 
 @signals.task_failure.connect
 @_best_effort
-def on_failed(sender: Any = None, task_id: str | None = None, exception: BaseException | None = None,
+def on_failed(sender: Any = None, task_id: Any = None, exception: BaseException | None = None,
               einfo: Any = None, **_: Any) -> None:
     request = getattr(sender, "request", None)
     attempt = _attempt(request) if request is not None and request.id == task_id else None
@@ -111,7 +122,7 @@ def on_revoked(request: Any = None, terminated: bool = False, expired: bool = Fa
 
 @signals.task_unknown.connect
 @_best_effort
-def on_unknown(name: str | None = None, id: str | None = None, message: Any = None, exc: Any = None,
+def on_unknown(name: str | None = None, id: Any = None, message: Any = None, exc: Any = None,
                **_: Any) -> None:
     queue = (getattr(message, "delivery_info", None) or {}).get("routing_key")
     recorder.record_rejected(job_id=id, name=name or "?", queue=queue, error=f"unknown task: {exc!r}")
