@@ -192,7 +192,7 @@ class Indexer:
         the rest are still stored and that error is raised (a retry re-claims what is open)."""
         works, total = self._backfill_requests(request_ids, on_page, write_batch_rows, fids_in_flight)
         failed = [w for w in works if w.error is not None]
-        unavailable = [w for w in failed if _retryable(w.error)]
+        unavailable = [w for w in failed if w.error is not None and _retryable(w.error)]
         for w in failed:
             if w not in unavailable:
                 self.fail_backfill(w.request_id, w.fid, f"{type(w.error).__name__}: {w.error}")
