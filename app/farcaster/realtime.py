@@ -254,7 +254,7 @@ def _poll_segment(conn: Connection, client: HubClient, cache: TargetCache, shard
             new_cursor = next_id
     else:
         if reader is None:
-            reader = ShardReader(client, shard, cursor, page_size, max_pages)
+            raise ValueError(f"{where}: a Snapchain segment is read through the poll's ShardReader")
         taken = 0
         for attempt in range(BLOCK_REFETCHES):
             events, ended, n = reader.take(cursor, pages)
