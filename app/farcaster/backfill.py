@@ -141,9 +141,6 @@ class FidBackfill:
         return self.streams_left == 0
 
 
-_END = object()
-
-
 class _Sink:
     """Pages from the hub threads to the writing thread, bounded (memory stays flat whatever
     a fid's size); a stopped sink lets producers give up instead of blocking for ever."""
@@ -205,7 +202,7 @@ def _run_stream(stream: Callable[[_Sink], None], sink: _Sink, fid: int) -> None:
         stream(sink)
     except BaseException as exc:  # noqa: BLE001 - handed to the writing thread, which decides
         sink.put((fid, "error", exc))
-    sink.put((fid, "end", _END))
+    sink.put((fid, "end", None))
 
 
 def backfill_fids(engine: Engine, client: HubClient, fids: list[FidBackfill], *, write_batch_rows: int = 5000,
@@ -220,11 +217,11 @@ def backfill_fids(engine: Engine, client: HubClient, fids: list[FidBackfill], *,
     on the hub threads (app.farcaster.inflight), which also parse. Rows of many fids go into
     one batch, applied in one transaction (one COPY per table) once it holds
     ``write_batch_rows`` rows or every fid is fetched, on a writer thread while the next batch
-    fills. ``on_stored`` runs in the
-    transaction that wrote a fid's last rows, with the fids that became complete in it (the
-    caller closes their requests there). Each write is idempotent, so a crash or retry
-    part-way only repeats work; a malformed page stores nothing of itself. A fid whose
-    requests fail gets ``error`` set (its other pages are dropped) and the rest carry on.
+    fills. ``on_stored`` runs in the transaction that wrote a fid's last rows, with the fids
+    that became complete in it (the caller closes their requests there). Each write is
+    idempotent, so a crash or retry part-way only repeats work; a malformed page stores nothing
+    of itself. A fid whose requests fail gets ``error`` set (what it fetched since the last
+    write is dropped, and its later pages) and the rest carry on.
     Returns the totals (pages, messages, and the target changes of every write)."""
     from app.farcaster import inflight
 
