@@ -9,12 +9,12 @@ import socket
 import time
 from typing import Any
 
-from app.celery_app import celery
+from app.platform.celery_app import celery
 from workers.pools import QUEUES
 
 
 def _make_canary(queue: str) -> None:
-    @celery.task(name=f"canary.{queue}", queue_name=queue, bind=True, ignore_result=True)
+    @celery.task(name=f"canary.{queue}", queue_name=queue, bind=True, ignore_result=True, periodic=True)
     def canary(self: Any) -> dict[str, Any]:
         return {"queue": queue, "worker": self.request.hostname or socket.gethostname(), "at": time.time()}
 

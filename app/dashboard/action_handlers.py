@@ -10,12 +10,13 @@ from typing import Any
 
 from tornado import web
 
-from app.dashboard import actions, cleanup, pauses
+from app.dashboard import actions, cleanup
+from app.platform import pauses
 from app.dashboard.access import refuse_viewer
 from app.dashboard.actions import ActionError
 from app.dashboard.handler_base import DashboardHandler
 from app.dashboard.pages import AddJobPage, known_queue
-from app.queues import waiting
+from app.platform.queues import waiting
 
 AGE_UNITS = {"minutes": 60, "hours": 3600, "days": 86400}
 
@@ -52,6 +53,20 @@ class RunJobNow(ActionHandler):
     async def post(self, job_id: str) -> None:
         await self.act(actions.run_now, job_id, redis_client=self.redis, by=self.user,
                        done="Sent to run now as job {result}; the delayed one is revoked.",
+                       default_next=self.reverse_url("dashboard-job", job_id))
+
+
+class RemoveJob(ActionHandler):
+    @web.authenticated
+    async def post(self, job_id: str) -> None:
+        await self.act(actions.remove_job, job_id, redis_client=self.redis, by=self.user,
+                       done=f"Job {job_id} {{result}}.", default_next=self.reverse_url("dashboard-jobs"))
+
+
+class CancelJob(ActionHandler):
+    @web.authenticated
+    async def post(self, job_id: str) -> None:
+        await self.act(actions.cancel_job, job_id, by=self.user, done="Cancelled: {result}.",
                        default_next=self.reverse_url("dashboard-job", job_id))
 
 

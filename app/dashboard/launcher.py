@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> Non
     flower_command.extract_settings()
     flower_command.setup_logging()
 
-    from app.celery_app import celery
+    from app.platform.celery_app import celery
     from app.dashboard import business_metrics
     from app.dashboard.web import Dashboard
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from app.celery_app import celery
-from app.jobs import queries
+from app.platform.celery_app import celery
+from app.platform.jobs import queries
 from tests.conftest import ROOT
 from tests.dashboard.servers import ADMIN, BASIC_AUTH_ENV, VIEWER, running_dashboard
 from tests.support import wait_until
@@ -164,7 +164,7 @@ def test_operator_retries_a_failed_job_and_pauses_and_resumes_a_queue(db, redis_
             assert "read-only" in viewer.locator("#dashboard-user").inner_text()
             shots.take(viewer, "viewer-queues")
         finally:
-            from app.dashboard import pauses
+            from app.platform import pauses
 
             if "maintenance" in pauses.paused_queues():  # never leave the shared maintenance worker paused
                 pauses.resume("maintenance")

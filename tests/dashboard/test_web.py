@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -9,10 +10,10 @@ import pytest
 import requests
 from sqlalchemy import insert
 
-from app.dashboard.models import PausedQueue
+from app.platform.pauses import PausedQueue
 from app.db import get_engine
-from app.jobs import queries
-from app.jobs.models import JobAttempt
+from app.platform.jobs import queries
+from app.platform.jobs.models import JobAttempt
 from tests.conftest import ROOT, TEST_ENV
 from tests.dashboard.fixtures import idle_maintenance  # noqa: F401 - a fixture
 from tests.dashboard.rows import job_row
@@ -63,6 +64,21 @@ def test_admin_sees_the_pages_and_their_actions(dashboard, db, redis_client):
         assert "SWITCHYARD" in reply.text, f"{path} lacks the dashboard's links"  # Flower's pages too
     assert admin.get(dashboard.url + "/queues/nope", timeout=10).status_code == 404
     assert admin.get(dashboard.url + "/jobs/nope", timeout=10).status_code == 404
+    # A job by the start of its id, from the URL or the navbar's box; several matches are listed.
+    found = admin.get(f"{dashboard.url}/jobs/{failed[:8]}", timeout=10)
+    assert found.status_code == 200 and found.url.endswith(f"/jobs/{failed}")
+    assert admin.get(f"{dashboard.url}/find-job", params={"id": failed[:6]}, timeout=10).url.endswith(failed)
+    twins = [job_row(id=f"feedbeef-0000-4000-8000-00000000000{i}") for i in (1, 2)]
+    choices = admin.get(f"{dashboard.url}/find-job", params={"id": "feedbeef"}, timeout=10)
+    assert choices.status_code == 200 and all(f'data-job="{t}"' in choices.text for t in twins)
+    assert admin.get(f"{dashboard.url}/find-job", params={"id": "%%%%"}, timeout=10).status_code == 404
+    assert f'data-job="{failed}"' in admin.get(f"{dashboard.url}/jobs", params={"q": "drill"}, timeout=10).text
+    assert f'data-job="{failed}"' not in admin.get(f"{dashboard.url}/jobs", params={"q": "nope"}, timeout=10).text
+    assert admin.get(f"{dashboard.url}/jobs", params={"q": "x" * 201}, timeout=10).status_code == 400
+    jobs_page = admin.get(f"{dashboard.url}/jobs", params={"queue": "maintenance"}, timeout=10).text
+    tab = re.search(r'data-tab="FAILURE"\s+href="\?([^"]*)">failure <span class="badge[^"]*">([0-9,]+)<', jobs_page)
+    assert tab and "state=FAILURE" in tab[1] and int(tab[2]) == queries.counts_by_queue_and_state()["maintenance"]["FAILURE"]
+    assert 'href="/jobs?queue=maintenance&amp;state=STARTED' not in queues.text  # no running job: no link
 
 
 def test_metrics_carry_the_business_next_to_flowers_own(dashboard, db):

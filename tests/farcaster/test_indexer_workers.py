@@ -172,7 +172,7 @@ def kill_worker_and_its_processes(process) -> None:
 
 
 def test_sigkill_flushdb_and_hub_faults_lose_and_duplicate_nothing(fresh, celery_app, hub, pools, redis_client):
-    from tasks.farcaster import indexer
+    from app.farcaster.services import indexer
 
     engine = fresh
     app_fid = hub.network.plan.client_apps[0]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from app.jobs import queries
+from app.platform.jobs import queries
 from tests.support import wait_until
 
 
@@ -76,7 +76,7 @@ def attempt_rows(job_id: str) -> list[dict]:
     from sqlalchemy import select
 
     from app.db import get_engine
-    from app.jobs.models import JobAttempt
+    from app.platform.jobs.models import JobAttempt
 
     table = JobAttempt.__table__
     with get_engine().connect() as conn:

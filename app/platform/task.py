@@ -7,13 +7,13 @@ from typing import Any
 
 from celery import Task
 
-from app.jobs import recorder
+from app.platform.jobs import recorder
 
 log = logging.getLogger(__name__)
 
 
 class SwitchyardTask(Task):
-    queue_name: str | None = None  # the queue this task is routed to (app.routing)
+    queue_name: str | None = None  # the queue this task is routed to (app.platform.routing)
     default_priority: int | None = None  # broker priority when the sender gives none (0 is highest)
     # Throttle progress writes: a backfill may report thousands of pages.
     progress_min_interval = 0.5

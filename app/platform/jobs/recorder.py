@@ -15,7 +15,7 @@ from sqlalchemy import func, text
 from sqlalchemy.dialects.postgresql import insert
 
 from app.db import get_engine
-from app.jobs.models import Job, JobState
+from app.platform.jobs.models import Job, JobState
 
 log = logging.getLogger(__name__)
 

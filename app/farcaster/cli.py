@@ -11,7 +11,7 @@ from app.cli.output import emit_json, table
 
 
 def _indexer():
-    from tasks.farcaster import indexer
+    from app.farcaster.services import indexer
 
     return indexer()
 
@@ -43,11 +43,11 @@ def cmd_targets_list(args):
 
 
 def cmd_apps_add(args):
-    from tasks.farcaster import discover_app_users
+    from app.platform.resources import shared_resources
 
     result = _indexer().add_client_app(args.fid)
     if not args.no_scan:
-        result["scan_task"] = discover_app_users.apply_async(args=[args.fid]).id
+        result["scan_task"] = shared_resources().send_task("farcaster.discover_app_users", args=[args.fid]).id
     return _out(args, result)
 
 
@@ -65,23 +65,24 @@ def cmd_backfill(args):
 
 
 def cmd_reconcile(args):
-    from tasks.farcaster import reconcile_fid
+    from app.platform.resources import shared_resources
 
-    return _out(args, {"fid": args.fid, "task_id": reconcile_fid.apply_async(args=[args.fid]).id})
+    task = shared_resources().send_task("farcaster.reconcile_fid", args=[args.fid])
+    return _out(args, {"fid": args.fid, "task_id": task.id})
 
 
 def cmd_cursors(args):
     from sqlalchemy import text
 
     from app.farcaster import realtime
-    from tasks.farcaster import _client
+    from app.farcaster import services
 
     ix = _indexer()
     with ix.engine.connect() as conn:
         cursors = dict(conn.execute(text("SELECT shard_index, next_event_id FROM farcaster_shard_cursors")).all())
         unapplied = conn.execute(text("SELECT count(*) FROM farcaster_staged_batches WHERE applied_at IS NULL")).scalar()
     try:
-        info = _client().info()
+        info = services.hub_client().info()
         heads = {s: realtime.head_event_id(info, s) for s in realtime.stream_shards(info)}
     except Exception as exc:  # noqa: BLE001 - show what the database knows even when the hub is down
         print(f"switchyard: hub unavailable: {exc}", file=sys.stderr)
