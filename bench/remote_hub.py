@@ -78,7 +78,7 @@ def _worker_init(hub_url: str, rate: float) -> None:
     global _INDEXER
     import redis
 
-    from app import gc_tuning
+    from app.platform import gc_tuning
     from app.db.session import dispose_engines
 
     dispose_engines()
@@ -240,7 +240,7 @@ def main() -> int:
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    serve = (f"import time\nfrom app import gc_tuning\nfrom simulators.hub.testing import running_hub\n"
+    serve = (f"import time\nfrom app.platform import gc_tuning\nfrom simulators.hub.testing import running_hub\n"
              f"with running_hub(port={port}, num_fids={args.fids}, seed=5, events_per_block={per_block}):\n"
              f"    gc_tuning.tune_worker_process()\n    time.sleep(10**9)\n")
     hub = subprocess.Popen([sys.executable, "-c", serve], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
