@@ -196,3 +196,20 @@ def test_a_failed_read_ahead_neither_skips_nor_duplicates_a_page(engine, cache_r
         monkeypatch.setattr(ix.client, "events", real_events)
         _poll_until_caught_up(engine, ix, page_size=30)
         _assert_staged_once_in_order(engine, _expected_relevant_ids(ix, start))
+
+
+def test_reconcile_fids_repairs_several_fids_at_once(engine, cache_redis, hub_sim):
+    from app.farcaster.reconcile import reconcile_fids
+
+    ix, work = make_indexer(engine, cache_redis, hub_sim.url)
+    ix.add_target(7, root=True)
+    work.drain(ix)
+    truth = hub_sim.ground_truth(roots=[7])
+    fids = sorted(truth.targets)
+    with engine.begin() as conn:  # rows lost on our side, for every fid
+        lost = conn.execute(text("DELETE FROM farcaster_casts WHERE fid = ANY(:f) RETURNING fid"), {"f": fids}).scalars().all()
+    assert len(set(lost)) > 1
+    results = reconcile_fids(engine, ix.client, fids, grace_seconds=0, max_delete_ratio=0.2, fids_in_flight=2)
+    assert [r.fid for r in results] == fids and not any(r.marked_deleted or r.refused for r in results)
+    problems = compare_with_truth(engine, truth, set())
+    assert not problems, "\n".join(problems[:30])
