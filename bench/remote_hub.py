@@ -68,6 +68,9 @@ class Collect:
     def scan_app_users(self, app_fid, chunk) -> None:
         pass
 
+    def replay(self) -> None:
+        pass
+
 
 _INDEXER: Indexer | None = None
 

@@ -164,8 +164,8 @@ def poll_shard(self: Any, shard_index: int) -> dict:
     result = realtime.poll_shard(ix.engine, hub_client(), ix.cache, shard_index, page_size=settings.hub_page_size,
                                  max_pages=settings.realtime_max_pages_per_poll,
                                  on_staged=_send_staged)
-    if result.gap:
-        reconcile_all.apply_async(kwargs={"reason": result.gap})
+    if result.gap:  # recorded with the poll; other shards' gaps of the next polls join it
+        recover_gap.apply_async(countdown=max(5.0, settings.realtime_poll_interval_seconds * 3))
     return result.as_dict()
 
 
@@ -174,6 +174,13 @@ def poll_shard(self: Any, shard_index: int) -> dict:
 def apply_staged(self: Any, batch_id: int) -> dict:
     """Apply one staged batch of relevant events in one transaction (no-op if already applied)."""
     return indexer().apply_staged(_id(batch_id, "batch_id"))
+
+
+@celery.task(name="farcaster.replay_new_targets", queue_name="backfill", bind=True,
+             autoretry_for=RETRYABLE, retry_backoff=5, retry_backoff_max=300, max_retries=5)
+def replay_new_targets(self: Any) -> dict:
+    """Apply the stream's events about fids that just became targets (every pending replay in one pass)."""
+    return indexer().run_replays()
 
 
 @celery.task(name="farcaster.recover", queue_name="maintenance", bind=True, periodic=True)
@@ -191,16 +198,18 @@ def rebuild_cache(self: Any) -> dict:
 
 @celery.task(name="farcaster.reconcile_fid", queue_name="backfill", bind=True,
              autoretry_for=RETRYABLE, retry_backoff=5, retry_backoff_max=300, max_retries=5)
-def reconcile_fid(self: Any, fid: int) -> dict:
-    """Compare hub and database for one fid and repair both directions (see reconcile.py)."""
-    from app.farcaster.reconcile import reconcile_fid as run
+def reconcile_fid(self: Any, fid: int, allow_deletes: bool = False) -> dict:
+    """Compare hub and database for one fid and repair both directions (see reconcile.py);
+    allow_deletes=true overrides the delete guard (an operator checked the hub)."""
+    if not isinstance(allow_deletes, bool):
+        raise InvalidArguments(f"allow_deletes must be true or false, got {allow_deletes!r}")
+    return indexer().reconcile(_fid(fid), allow_deletes=allow_deletes)
 
-    settings = get_settings()
-    ix = indexer()
-    result = run(ix.engine, hub_client(), _fid(fid), grace_seconds=settings.farcaster_reconcile_grace_seconds,
-                 max_delete_ratio=settings.farcaster_reconcile_max_delete_ratio,
-                 on_applied=lambda r: ix.publish(r.targets, r.backfill_requests))
-    return result.as_dict()
+
+@celery.task(name="farcaster.recover_gap", queue_name="maintenance", bind=True)
+def recover_gap(self: Any) -> dict:
+    """After a retention gap: client-app discovery again, then every target reconciled once."""
+    return indexer().recover_gap()
 
 
 @celery.task(name="farcaster.reconcile_fids", queue_name="backfill", bind=True,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -17,9 +18,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine, text
 
 from app.farcaster import processor
+from app.farcaster import skipped as skipped_kinds
 from app.farcaster.batch import Batch
-from app.farcaster.hub_client import HubClient
-from app.farcaster.messages import HubDataError, parse_indexed, parse_onchain_event, parse_username_proof
+from app.farcaster.hub_client import HubClient, HubRequestError
+from app.farcaster.messages import (OFFCHAIN_CHAIN_ID, HubDataError, ParsedOnChainEvent, parse_indexed,
+                                    parse_onchain_event, parse_signer, parse_username_proof)
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,21 @@ MESSAGE_ENDPOINTS: tuple[tuple[str, dict[str, str]], ...] = (
 )
 ONCHAIN_EVENT_TYPES = ("EVENT_TYPE_SIGNER", "EVENT_TYPE_SIGNER_MIGRATED", "EVENT_TYPE_ID_REGISTER",
                        "EVENT_TYPE_STORAGE_RENT")
+
+
+def signers_of(client: HubClient, fid: int) -> list[ParsedOnChainEvent] | None:
+    """Every active signer of ``fid``, on-chain and gasless (``/v1/signersByFid``, engine V16),
+    or None when the hub has no such endpoint (Hubble, older Snapchain)."""
+    out: list[ParsedOnChainEvent] = []
+    try:
+        for items in client.paged("/v1/signersByFid", "signers", fid=fid):
+            for i, item in enumerate(items):
+                parsed = parse_signer(item, f"signersByFid?fid={fid}[{i}]")
+                if parsed is not None:
+                    out.append(parsed)
+    except HubRequestError:
+        return None
+    return out
 
 
 def request_backfills(conn: Connection, fids: Iterable[int], reason: str) -> list[tuple[int, int]]:
@@ -160,19 +178,21 @@ class _Sink:
 
 def _streams(client: HubClient, fid: int) -> list[Callable[[_Sink], None]]:
     """Every request sequence of one fid's history, each an independent pager (so they run
-    side by side): the message endpoints, each on-chain event kind, the username proofs."""
+    side by side): the message endpoints, each on-chain event kind, the gasless signers, the
+    username proofs."""
 
     def messages(path: str, extra: dict) -> Callable[[_Sink], None]:
         def run(sink: _Sink) -> None:
             for items in client.paged(path, "messages", fid=fid, **extra):
                 if sink.stopped.is_set():
                     return
+                skipped: Counter = Counter()
                 parsed = [p for i, m in enumerate(items)
-                          if (p := parse_indexed(m, f"{path}?fid={fid}[{i}]")) is not None]
+                          if (p := parse_indexed(m, f"{path}?fid={fid}[{i}]", skipped)) is not None]
                 for m in parsed:
                     if m.fid != fid:
                         raise HubDataError(f"{path}?fid={fid}: message {m.hash.hex()} is by fid {m.fid}")
-                sink.put((fid, "messages", parsed))
+                sink.put((fid, "messages", (parsed, skipped)))
         return run
 
     def onchain(event_type: str) -> Callable[[_Sink], None]:
@@ -184,6 +204,9 @@ def _streams(client: HubClient, fid: int) -> list[Callable[[_Sink], None]]:
                                            for i, e in enumerate(items)]))
         return run
 
+    def gasless_signers(sink: _Sink) -> None:  # no on-chain event lists them
+        sink.put((fid, "onchain", [s for s in signers_of(client, fid) or () if s.chain_id == OFFCHAIN_CHAIN_ID]))
+
     def proofs(sink: _Sink) -> None:
         found = client.get("/v1/userNameProofsByFid", fid=fid).get("proofs")
         if not isinstance(found, list):
@@ -192,7 +215,7 @@ def _streams(client: HubClient, fid: int) -> list[Callable[[_Sink], None]]:
                                   for i, p in enumerate(found)]))
 
     return ([messages(path, extra) for path, extra in MESSAGE_ENDPOINTS]
-            + [onchain(t) for t in ONCHAIN_EVENT_TYPES] + [proofs])
+            + [onchain(t) for t in ONCHAIN_EVENT_TYPES] + [gasless_signers, proofs])
 
 
 def _run_stream(stream: Callable[[_Sink], None], sink: _Sink, fid: int) -> None:
@@ -251,6 +274,7 @@ def backfill_fids(engine: Engine, client: HubClient, fids: list[FidBackfill], *,
     def write(rows: Batch, done: list[FidBackfill]) -> processor.ApplyResult | None:
         with engine.begin() as conn:
             result = processor.apply_batch(conn, rows, reason=reason) if len(rows) else None
+            skipped_kinds.record(conn, rows.skipped, f"{reason} of {len(fids)} fids from fid {fids[0].fid}")
             if on_stored and done:
                 on_stored(conn, done)
         return result
@@ -273,7 +297,7 @@ def backfill_fids(engine: Engine, client: HubClient, fids: list[FidBackfill], *,
         done = [w for w in fetched if w.error is None]
         rows, batch, fetched = batch, Batch(), []
         collect()
-        if len(rows) or done:
+        if len(rows) or done or rows.skipped:
             writing = writer.submit(write, rows, done)
 
     try:
@@ -298,10 +322,13 @@ def backfill_fids(engine: Engine, client: HubClient, fids: list[FidBackfill], *,
                 _drop_fid(batch, fid)  # what it fetched since the last write: none of it is stored
                 continue
             if kind == "messages":
-                for m in payload:
+                parsed, skipped = payload
+                for m in parsed:
                     batch.add_message(m)
                     work.stats.seen_hashes.add(m.hash)
-                work.stats.messages += len(payload)
+                batch.skipped.update(skipped)
+                work.stats.messages += len(parsed)
+                total.messages += len(parsed)
             elif kind == "onchain":
                 batch.onchain.extend(payload)
                 work.stats.onchain_events += len(payload)
@@ -310,7 +337,6 @@ def backfill_fids(engine: Engine, client: HubClient, fids: list[FidBackfill], *,
                 work.stats.username_proofs += len(payload)
             work.stats.pages += 1
             total.pages += 1
-            total.messages += len(payload) if kind == "messages" else 0
             if on_page:
                 on_page(total)
             if len(batch) >= write_batch_rows:
