@@ -57,7 +57,7 @@ class Collect:
     def __init__(self) -> None:
         self.batches: list[int] = []
 
-    def backfill(self, request_id, fid) -> None:
+    def backfill(self, request_ids) -> None:
         pass
 
     def apply_staged(self, batch_id) -> None:

@@ -64,7 +64,7 @@ def scan_app_users(self: Any, app_fid: PositiveId, chunk: NonNegativeInt) -> dic
 
 @celery.task(name="farcaster.backfill_fid", queue_name="backfill", bind=True, lease_key="{request_id}:{fid}")
 def backfill_fid(self: Any, fid: PositiveId, request_id: PositiveInt | None = None) -> dict:
-    """Page every message type and on-chain event kind of one fid to its end, in batched writes."""
+    """One fid's history (backfill_fids does several; this one also runs without a request)."""
     ix = indexer()
     self.report_progress(0, fid=fid, pages=0, messages=0)
     try:
@@ -74,6 +74,21 @@ def backfill_fid(self: Any, fid: PositiveId, request_id: PositiveInt | None = No
     except Exception as exc:  # a retry keeps the request open; the last failure closes it with the reason
         retry_or_fail(self, exc, HUB_RETRY, on_final=lambda reason: ix.fail_backfill(request_id, fid, reason))
     self.report_progress(100, **{k: v for k, v in result.items() if k != "fid"}, fid=fid)
+    return result
+
+
+@celery.task(name="farcaster.backfill_fids", queue_name="backfill", bind=True)
+def backfill_fids(self: Any, request_ids: Annotated[list[PositiveInt], Field(min_length=1)]) -> dict:
+    """Backfill the fids of several durable requests together: their requests side by side,
+    their rows in shared transactions. A redelivery only does the requests still open."""
+    ix = indexer()
+    self.report_progress(0, requests=len(request_ids), pages=0, messages=0)
+    try:
+        result = ix.run_backfills(request_ids, write_batch_rows=get_settings().farcaster_write_batch_rows,
+                                  on_page=lambda s: self.report_progress(None, pages=s.pages, messages=s.messages))
+    except Exception as exc:  # a retry keeps the open requests open; the last failure closes them with the reason
+        retry_or_fail(self, exc, HUB_RETRY, on_final=lambda reason: ix.fail_backfills(request_ids, reason))
+    self.report_progress(100, **{k: v for k, v in result.items() if k != "failed"})
     return result
 
 
@@ -156,6 +171,21 @@ def recover_gap(self: Any) -> dict:
     return indexer().recover_gap()
 
 
+@celery.task(name="farcaster.reconcile_fids", queue_name="backfill", bind=True, retry_policy=HUB_RETRY)
+def reconcile_fids(self: Any, fids: Annotated[list[PositiveId], Field(min_length=1)]) -> dict:
+    """reconcile_fid for several fids at once, their hub reads side by side."""
+    from app.farcaster.reconcile import reconcile_fids as run
+
+    settings = get_settings()
+    ix = indexer()
+    results = run(ix.engine, hub_client(), fids, grace_seconds=settings.farcaster_reconcile_grace_seconds,
+                  max_delete_ratio=settings.farcaster_reconcile_max_delete_ratio,
+                  fids_in_flight=settings.farcaster_backfill_fids_in_flight,
+                  on_applied=lambda r: ix.publish(r.targets, r.backfill_requests))
+    return {"fids": len(results), "marked_deleted": sum(r.marked_deleted for r in results),
+            "refused": [r.fid for r in results if r.refused]}
+
+
 @celery.task(name="farcaster.reconcile_all", queue_name="maintenance", bind=True)
 def reconcile_all(self: Any, reason: str = "scheduled") -> dict:
     """Enqueue a reconciliation of every target (daily, and when a cursor fell out of retention)."""
@@ -163,6 +193,7 @@ def reconcile_all(self: Any, reason: str = "scheduled") -> dict:
 
     with get_engine().connect() as conn:
         fids = list(conn.execute(text("SELECT fid FROM farcaster_targets ORDER BY fid")).scalars())
-    for fid in fids:
-        reconcile_fid.apply_async(args=[fid])
+    size = get_settings().farcaster_backfill_fids_per_task
+    for i in range(0, len(fids), size):
+        reconcile_fids.apply_async(args=[fids[i:i + size]])
     return {"reason": reason, "targets": len(fids)}

@@ -7,7 +7,12 @@ the request id: if Redis loses it, recovery re-sends requests left pending or ru
 """
 from __future__ import annotations
 
+import contextvars
 import logging
+import queue
+import threading
+from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -88,26 +93,40 @@ def open_requests(conn: Connection) -> list[tuple[int, int]]:
     return [(r.id, r.fid) for r in rows]
 
 
-def claim(engine: Engine, request_id: int) -> int | None:
-    """Mark a request running; returns its fid, or None if it is already done (a redelivery)."""
+def claim(engine: Engine, request_ids: list[int]) -> list[tuple[int, int]]:
+    """Mark these requests running, all in one statement; returns the (id, fid)s still open.
+    A request already done or failed is left out: its message was a redelivery."""
+    if not request_ids:
+        return []
     with engine.begin() as conn:
-        return conn.execute(text("""
+        rows = conn.execute(text("""
             UPDATE farcaster_backfill_requests SET state = 'running', started_at = now()
-            WHERE id = :i AND state IN ('pending', 'running') RETURNING fid
-        """), {"i": request_id}).scalar()
+            WHERE id = ANY(:i) AND state IN ('pending', 'running') RETURNING id, fid
+        """), {"i": sorted(set(request_ids))}).all()
+    return sorted((r.id, r.fid) for r in rows)
 
 
 def finish(engine: Engine, request_id: int | None, fid: int, stats: "BackfillStats", error: str | None = None) -> None:
     with engine.begin() as conn:
-        leases.fence(conn)  # a stale owner must not mark done (or failed) what its successor runs
-        if request_id is not None:
-            conn.execute(text("""
-                UPDATE farcaster_backfill_requests SET state = :state, finished_at = now(),
-                    pages = :pages, messages = :messages, error = :error WHERE id = :i
-            """), {"state": "failed" if error else "done", "pages": stats.pages, "messages": stats.messages,
-                   "error": error, "i": request_id})
-        if not error:
-            conn.execute(text("UPDATE farcaster_targets SET last_backfilled_at = now() WHERE fid = :f"), {"f": fid})
+        finish_in(conn, [(request_id, fid, stats)], error)
+
+
+def finish_in(conn: Connection, done: list[tuple[int | None, int, "BackfillStats"]], error: str | None = None) -> None:
+    """Close requests in the caller's transaction (a backfill closes a batch of fids in the
+    transaction that wrote their last rows)."""
+    leases.fence(conn)  # a stale owner must not mark done (or failed) what its successor runs
+    closed = [(r, s) for r, _, s in done if r is not None]
+    if closed:
+        conn.execute(text("""
+            UPDATE farcaster_backfill_requests r SET state = :state, finished_at = now(),
+                pages = u.pages, messages = u.messages, error = :error
+            FROM unnest(CAST(:i AS bigint[]), CAST(:p AS int[]), CAST(:m AS int[])) AS u(id, pages, messages)
+            WHERE r.id = u.id
+        """), {"state": "failed" if error else "done", "error": error, "i": [r for r, _ in closed],
+               "p": [s.pages for _, s in closed], "m": [s.messages for _, s in closed]})
+    if not error and done:
+        conn.execute(text("UPDATE farcaster_targets SET last_backfilled_at = now() WHERE fid = ANY(:f)"),
+                     {"f": sorted({f for _, f, _ in done})})
 
 
 @dataclass
@@ -128,64 +147,228 @@ class BackfillStats:
                 "targets_removed": len(self.targets_removed)}
 
 
+@dataclass
+class FidBackfill:
+    """One fid of a multi-fid backfill: its request, counters and outcome."""
+
+    fid: int
+    request_id: int | None = None
+    stats: BackfillStats = field(default_factory=BackfillStats)
+    streams_left: int = 0
+    error: BaseException | None = None
+
+    @property
+    def fetched(self) -> bool:
+        return self.streams_left == 0
+
+
+class _Sink:
+    """Pages from the hub threads to the writing thread, bounded (memory stays flat whatever
+    a fid's size); a stopped sink lets producers give up instead of blocking for ever."""
+
+    def __init__(self, size: int) -> None:
+        self.items: queue.Queue = queue.Queue(size)
+        self.stopped = threading.Event()
+
+    def put(self, item: tuple) -> None:
+        while not self.stopped.is_set():
+            try:
+                self.items.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+
+def _streams(client: HubClient, fid: int) -> list[Callable[[_Sink], None]]:
+    """Every request sequence of one fid's history, each an independent pager (so they run
+    side by side): the message endpoints, each on-chain event kind, the gasless signers, the
+    username proofs."""
+
+    def messages(path: str, extra: dict) -> Callable[[_Sink], None]:
+        def run(sink: _Sink) -> None:
+            for items in client.paged(path, "messages", fid=fid, **extra):
+                if sink.stopped.is_set():
+                    return
+                skipped: Counter = Counter()
+                parsed = [p for i, m in enumerate(items)
+                          if (p := parse_indexed(m, f"{path}?fid={fid}[{i}]", skipped)) is not None]
+                for m in parsed:
+                    if m.fid != fid:
+                        raise HubDataError(f"{path}?fid={fid}: message {m.hash.hex()} is by fid {m.fid}")
+                sink.put((fid, "messages", (parsed, skipped)))
+        return run
+
+    def onchain(event_type: str) -> Callable[[_Sink], None]:
+        def run(sink: _Sink) -> None:
+            for items in client.paged("/v1/onChainEventsByFid", "events", fid=fid, event_type=event_type):
+                if sink.stopped.is_set():
+                    return
+                sink.put((fid, "onchain", [parse_onchain_event(e, f"onChainEventsByFid?fid={fid}[{i}]")
+                                           for i, e in enumerate(items)]))
+        return run
+
+    def gasless_signers(sink: _Sink) -> None:  # no on-chain event lists them
+        sink.put((fid, "onchain", [s for s in signers_of(client, fid) or () if s.chain_id == OFFCHAIN_CHAIN_ID]))
+
+    def proofs(sink: _Sink) -> None:
+        found = client.get("/v1/userNameProofsByFid", fid=fid).get("proofs")
+        if not isinstance(found, list):
+            raise HubDataError(f"userNameProofsByFid?fid={fid}: response without a 'proofs' list")
+        sink.put((fid, "proofs", [parse_username_proof(p, f"userNameProofsByFid?fid={fid}[{i}]")
+                                  for i, p in enumerate(found)]))
+
+    return ([messages(path, extra) for path, extra in MESSAGE_ENDPOINTS]
+            + [onchain(t) for t in ONCHAIN_EVENT_TYPES] + [gasless_signers, proofs])
+
+
+def _run_stream(stream: Callable[[_Sink], None], sink: _Sink, fid: int) -> None:
+    if sink.stopped.is_set():
+        return
+    try:
+        stream(sink)
+    except BaseException as exc:  # noqa: BLE001 - handed to the writing thread, which decides
+        sink.put((fid, "error", exc))
+    sink.put((fid, "end", None))
+
+
+def backfill_fids(engine: Engine, client: HubClient, fids: list[FidBackfill], *, write_batch_rows: int = 5000,
+                  fids_in_flight: int = 8,
+                  on_page: Callable[[BackfillStats], None] | None = None,
+                  on_applied: Callable[[processor.ApplyResult], None] | None = None,
+                  on_stored: Callable[[Connection, list[FidBackfill]], None] | None = None,
+                  reason: str = "backfill") -> BackfillStats:
+    """Page every endpoint of each fid to its end and store it all in few large writes.
+
+    ``fids_in_flight`` fids are fetched at a time, each fid's request sequences side by side
+    on the hub threads (app.farcaster.inflight), which also parse. Rows of many fids go into
+    one batch, applied in one transaction (one COPY per table) once it holds
+    ``write_batch_rows`` rows or every fid is fetched, on a writer thread while the next batch
+    fills. ``on_stored`` runs in the transaction that wrote a fid's last rows, with the fids
+    that became complete in it (the caller closes their requests there). Each write is
+    idempotent, so a crash or retry part-way only repeats work; a malformed page stores nothing
+    of itself. A fid whose requests fail gets ``error`` set (what it fetched since the last
+    write is dropped, and its later pages) and the rest carry on.
+    Returns the totals (pages, messages, and the target changes of every write)."""
+    from app.farcaster import inflight
+
+    if len({w.fid for w in fids}) != len(fids):
+        raise ValueError("backfill_fids: a fid is listed twice")
+    total = BackfillStats()
+    sink = _Sink(max(4, 2 * fids_in_flight))
+    waiting = list(reversed(fids))
+    active: dict[int, FidBackfill] = {}
+    fetched: list[FidBackfill] = []  # complete, waiting for the write that holds their last rows
+    batch = Batch()
+
+    def start_next() -> None:
+        while waiting and len(active) < fids_in_flight:
+            work = waiting.pop()
+            streams = _streams(client, work.fid)
+            work.streams_left = len(streams)
+            active[work.fid] = work
+            for stream in streams:
+                inflight.submit(_run_stream, stream, sink, work.fid)
+
+    # Writes run on one writer thread, one after the other, while this thread keeps taking pages
+    # (the hub threads are never held up by a write); their results are handled here.
+    writer = ThreadPoolExecutor(1, thread_name_prefix="backfill-writer")
+    writing: Future | None = None
+
+    def write(rows: Batch, done: list[FidBackfill]) -> processor.ApplyResult | None:
+        with engine.begin() as conn:
+            result = processor.apply_batch(conn, rows, reason=reason) if len(rows) else None
+            skipped_kinds.record(conn, rows.skipped, f"{reason} of {len(fids)} fids from fid {fids[0].fid}")
+            if on_stored and done:
+                on_stored(conn, done)
+        return result
+
+    def collect() -> None:
+        nonlocal writing
+        if writing is None:
+            return
+        result, writing = writing.result(), None
+        if result is not None:
+            total.backfill_requests += result.backfill_requests
+            total.targets_added |= result.targets.added
+            total.roots_added |= result.targets.new_roots
+            total.targets_removed |= result.targets.removed
+            if on_applied:
+                on_applied(result)
+
+    def flush() -> None:
+        nonlocal batch, fetched, writing
+        done = [w for w in fetched if w.error is None]
+        rows, batch, fetched = batch, Batch(), []
+        collect()
+        if len(rows) or done or rows.skipped:
+            # In this task's context: the writer's transactions are fenced by its lease.
+            writing = writer.submit(contextvars.copy_context().run, write, rows, done)
+
+    try:
+        start_next()
+        while active:
+            fid, kind, payload = sink.items.get()
+            work = active[fid]
+            if kind == "end":
+                work.streams_left -= 1
+                if work.fetched:
+                    del active[fid]
+                    fetched.append(work)
+                    start_next()
+                    if not active:
+                        break
+                continue
+            if work.error is not None:
+                continue  # the fid failed: the rest of its pages are not stored
+            if kind == "error":
+                work.error = payload
+                log.warning("backfill of fid %s failed: %s", fid, payload)
+                _drop_fid(batch, fid)  # what it fetched since the last write: none of it is stored
+                continue
+            if kind == "messages":
+                parsed, skipped = payload
+                for m in parsed:
+                    batch.add_message(m)
+                    work.stats.seen_hashes.add(m.hash)
+                batch.skipped.update(skipped)
+                work.stats.messages += len(parsed)
+                total.messages += len(parsed)
+            elif kind == "onchain":
+                batch.onchain.extend(payload)
+                work.stats.onchain_events += len(payload)
+            else:
+                batch.proofs.extend(payload)
+                work.stats.username_proofs += len(payload)
+            work.stats.pages += 1
+            total.pages += 1
+            if on_page:
+                on_page(total)
+            if len(batch) >= write_batch_rows:
+                flush()
+        flush()
+        collect()
+    finally:
+        sink.stopped.set()  # producers still running (an error here) stop instead of blocking
+        writer.shutdown(wait=True)
+    return total
+
+
+def _drop_fid(batch: Batch, fid: int) -> None:
+    batch.messages = {h: m for h, m in batch.messages.items() if m.fid != fid}
+    batch.onchain = [e for e in batch.onchain if e.fid != fid]
+    batch.proofs = [p for p in batch.proofs if p.fid != fid]
+
+
 def fetch_and_store(engine: Engine, client: HubClient, fid: int, *, write_batch_rows: int = 5000,
                     on_page: Callable[[BackfillStats], None] | None = None,
                     on_applied: Callable[[processor.ApplyResult], None] | None = None,
                     reason: str = "backfill") -> BackfillStats:
-    """Page every endpoint of ``fid`` to its end, writing every ``write_batch_rows`` rows.
-
-    Each write is its own transaction and idempotent, so a crash or retry part-way only
-    repeats work. A malformed page raises before any of it is stored."""
-    stats = BackfillStats()
-    batch = Batch()
-
-    def flush() -> None:
-        nonlocal batch
-        if len(batch) or batch.skipped:
-            with engine.begin() as conn:
-                result = processor.apply_batch(conn, batch, reason=reason)
-                skipped_kinds.record(conn, batch.skipped, f"{reason} of fid {fid}")
-            stats.backfill_requests += result.backfill_requests
-            stats.targets_added |= result.targets.added
-            stats.roots_added |= result.targets.new_roots
-            stats.targets_removed |= result.targets.removed
-            if on_applied:
-                on_applied(result)
-            batch = Batch()
-
-    def page_done() -> None:
-        stats.pages += 1
-        if on_page:
-            on_page(stats)
-        if len(batch) >= write_batch_rows:
-            flush()
-
-    for path, extra in MESSAGE_ENDPOINTS:
-        for items in client.paged(path, "messages", fid=fid, **extra):
-            parsed = [p for i, m in enumerate(items)
-                      if (p := parse_indexed(m, f"{path}?fid={fid}[{i}]", batch.skipped)) is not None]
-            for m in parsed:
-                if m.fid != fid:
-                    raise HubDataError(f"{path}?fid={fid}: message {m.hash.hex()} is by fid {m.fid}")
-                batch.add_message(m)
-                stats.seen_hashes.add(m.hash)
-            stats.messages += len(parsed)
-            page_done()
-    for event_type in ONCHAIN_EVENT_TYPES:
-        for items in client.paged("/v1/onChainEventsByFid", "events", fid=fid, event_type=event_type):
-            events = [parse_onchain_event(e, f"onChainEventsByFid?fid={fid}[{i}]") for i, e in enumerate(items)]
-            batch.onchain.extend(events)
-            stats.onchain_events += len(events)
-            page_done()
-    gasless = [s for s in signers_of(client, fid) or () if s.chain_id == OFFCHAIN_CHAIN_ID]
-    batch.onchain.extend(gasless)  # gasless signers: no on-chain event lists them
-    stats.onchain_events += len(gasless)
-    page_done()
-    proofs = client.get("/v1/userNameProofsByFid", fid=fid).get("proofs")
-    if not isinstance(proofs, list):
-        raise HubDataError(f"userNameProofsByFid?fid={fid}: response without a 'proofs' list")
-    batch.proofs.extend(parse_username_proof(p, f"userNameProofsByFid?fid={fid}[{i}]") for i, p in enumerate(proofs))
-    stats.username_proofs = len(proofs)
-    page_done()
-    flush()
-    return stats
+    """One fid's whole history (``backfill_fids`` of one); raises what its requests raised."""
+    work = FidBackfill(fid)
+    total = backfill_fids(engine, client, [work], write_batch_rows=write_batch_rows, on_page=on_page,
+                          on_applied=on_applied, reason=reason)
+    if work.error is not None:
+        raise work.error
+    total.seen_hashes = work.stats.seen_hashes
+    total.onchain_events, total.username_proofs = work.stats.onchain_events, work.stats.username_proofs
+    return total

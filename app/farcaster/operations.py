@@ -25,7 +25,7 @@ RESEND_EVERY = 600  # seconds between re-sends of one unapplied staged batch by 
 
 
 class Enqueue(Protocol):
-    def backfill(self, request_id: int, fid: int) -> None: ...
+    def backfill(self, request_ids: list[int]) -> None: ...  # one task for several requests
     def apply_staged(self, batch_id: int) -> None: ...
     def reconcile(self, fid: int) -> None: ...
     def discover(self, app_fid: int) -> None: ...
@@ -61,9 +61,14 @@ class Indexer:
             self.enqueue.replay()  # a replay was recorded with the change (replay.py)
 
     def send_backfills(self, requests: list[tuple[int, int]]) -> None:
-        for request_id, fid in requests:
-            self.enqueue.backfill(request_id, fid)
-        backfill.mark_sent(self.engine, [r for r, _ in requests])
+        """One message per FARCASTER_BACKFILL_FIDS_PER_TASK requests: small fids share a task."""
+        from app.settings import get_settings
+
+        ids = sorted(r for r, _ in requests)
+        size = get_settings().farcaster_backfill_fids_per_task
+        for i in range(0, len(ids), size):
+            self.enqueue.backfill(ids[i:i + size])
+        backfill.mark_sent(self.engine, ids)
 
     # --- targets ----------------------------------------------------------------------------
     def add_target(self, fid: int, *, root: bool) -> dict:
@@ -146,19 +151,25 @@ class Indexer:
         if row is None or row.done_at is not None:
             return {"client_app": app_fid, "chunk": chunk, "skipped": "no such slice (replaced)" if row is None
                     else "already done"}
+        from app.farcaster import inflight
+
         client, users = self.client, []
-        unified = True
-        for scanned, fid in enumerate(row.fids, 1):
-            signers = backfill.signers_of(client, fid) if unified else None
-            if signers is None:
-                unified = False
-                signers = [parse_onchain_event(e, f"onChainEventsByFid?fid={fid}")
-                           for events in client.paged("/v1/onChainEventsByFid", "events", fid=fid,
-                                                      event_type="EVENT_TYPE_SIGNER") for e in events]
-            if any(e.is_signer_add and e.request_fid == app_fid for e in signers):
+        unified = [True]  # the hub has /v1/signersByFid; once it has not, signer events are read
+
+        def signers(fid: int) -> list:  # on the hub threads: many fids' requests at once
+            found = backfill.signers_of(client, fid) if unified[0] else None
+            if found is None:
+                unified[0] = False
+                found = [parse_onchain_event(e, f"onChainEventsByFid?fid={fid}")
+                         for events in client.paged("/v1/onChainEventsByFid", "events", fid=fid,
+                                                    event_type="EVENT_TYPE_SIGNER") for e in events]
+            return found
+
+        for scanned, (fid, found) in enumerate(zip(row.fids, inflight.ordered_map(signers, row.fids)), 1):
+            if any(e.is_signer_add and e.request_fid == app_fid for e in found):
                 users.append(fid)
                 batch = Batch()
-                batch.onchain = signers
+                batch.onchain = found
                 with self.engine.begin() as conn:
                     result = processor.apply_batch(conn, batch, reason=f"app:{app_fid}")
                 self.publish(result.targets, result.backfill_requests)
@@ -187,22 +198,65 @@ class Indexer:
         return {"fid": fid, "enqueued": bool(requests)}
 
     # --- backfill ---------------------------------------------------------------------------
+    def run_backfills(self, request_ids: list[int], on_page: Callable | None = None,
+                      write_batch_rows: int = 5000, fids_in_flight: int | None = None) -> dict:
+        """Backfill the fids of these requests together (the ones still open: a redelivered
+        message skips what is done). Requests close in the transaction of their fid's last rows.
+        A fid whose hub data is bad fails alone; if the hub or database was unreachable for one,
+        the rest are still stored and that error is raised (a retry re-claims what is open)."""
+        works, total = self._backfill_requests(request_ids, on_page, write_batch_rows, fids_in_flight)
+        failed = [w for w in works if w.error is not None]
+        unavailable = [w for w in failed if w.error is not None and _retryable(w.error)]
+        for w in failed:
+            if w not in unavailable:
+                self.fail_backfill(w.request_id, w.fid, f"{type(w.error).__name__}: {w.error}")
+        if unavailable:
+            raise unavailable[0].error  # type: ignore[misc]
+        return {"requests": len(request_ids), "fids": len(works), "skipped": len(request_ids) - len(works),
+                "failed": [w.fid for w in failed], **total.as_dict(),
+                "onchain_events": sum(w.stats.onchain_events for w in works),
+                "username_proofs": sum(w.stats.username_proofs for w in works)}
+
+    def _backfill_requests(self, request_ids: list[int], on_page: Callable | None, write_batch_rows: int,
+                           fids_in_flight: int | None) -> tuple[list[backfill.FidBackfill], backfill.BackfillStats]:
+        from app.settings import get_settings
+
+        claimed = backfill.claim(self.engine, request_ids)
+        works = [backfill.FidBackfill(fid, request_id) for request_id, fid in claimed]
+        total = backfill.backfill_fids(
+            self.engine, self.client, works, write_batch_rows=write_batch_rows,
+            fids_in_flight=fids_in_flight or get_settings().farcaster_backfill_fids_in_flight, on_page=on_page,
+            on_applied=lambda r: self.publish(r.targets, r.backfill_requests),
+            on_stored=lambda conn, done: backfill.finish_in(conn, [(w.request_id, w.fid, w.stats) for w in done]))
+        return works, total
+
     def run_backfill(self, fid: int, request_id: int | None, on_page: Callable | None = None,
                      write_batch_rows: int = 5000) -> dict:
-        if request_id is not None and backfill.claim(self.engine, request_id) is None:
-            return {"fid": fid, "skipped": "request already finished"}
-        try:
-            stats = backfill.fetch_and_store(self.engine, self.client, fid, write_batch_rows=write_batch_rows,
-                                             on_page=on_page,
-                                             on_applied=lambda r: self.publish(r.targets, r.backfill_requests))
-        except Exception as exc:
-            log.warning("backfill of fid %s failed: %s", fid, exc)
-            raise
-        backfill.finish(self.engine, request_id, fid, stats)
+        """One fid, with or without a request (a request already finished is skipped)."""
+        if request_id is not None:
+            works, total = self._backfill_requests([request_id], on_page, write_batch_rows, 1)
+            if not works:
+                return {"fid": fid, "skipped": "request already finished"}
+            if works[0].error is not None:
+                raise works[0].error  # the caller decides: retry, or fail_backfill
+            return {"fid": works[0].fid, **total.as_dict(), "onchain_events": works[0].stats.onchain_events,
+                    "username_proofs": works[0].stats.username_proofs}
+        stats = backfill.fetch_and_store(self.engine, self.client, fid, write_batch_rows=write_batch_rows,
+                                         on_page=on_page,
+                                         on_applied=lambda r: self.publish(r.targets, r.backfill_requests))
+        backfill.finish(self.engine, None, fid, stats)
         return {"fid": fid, **stats.as_dict()}
 
     def fail_backfill(self, request_id: int | None, fid: int, error: str) -> None:
         backfill.finish(self.engine, request_id, fid, backfill.BackfillStats(), error=error[:2000])
+
+    def fail_backfills(self, request_ids: list[int], error: str) -> None:
+        """Close the still open ones of these requests as failed (the task gave up on them)."""
+        with self.engine.begin() as conn:
+            open_ = conn.execute(text("SELECT id, fid FROM farcaster_backfill_requests "
+                                      "WHERE id = ANY(:i) AND state IN ('pending', 'running')"),
+                                 {"i": sorted(set(request_ids))}).all()
+            backfill.finish_in(conn, [(r.id, r.fid, backfill.BackfillStats()) for r in open_], error=error[:2000])
 
     # --- events -----------------------------------------------------------------------------
     def apply_staged(self, batch_id: int) -> dict:
@@ -325,6 +379,14 @@ class Indexer:
 
     def rebuild_cache(self) -> dict:
         return self.cache.rebuild()
+
+
+def _retryable(exc: BaseException) -> bool:
+    from sqlalchemy.exc import OperationalError
+
+    from app.farcaster.hub_client import HubUnavailable
+
+    return isinstance(exc, (HubUnavailable, OperationalError, ConnectionError))
 
 
 def scan_hubble_fids(client: HubClient, scan: Callable) -> None:

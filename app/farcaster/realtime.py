@@ -29,6 +29,7 @@ from app.farcaster.hub_client import HubClient
 from app.farcaster.messages import HubDataError
 from app.farcaster.relevance import relevant_events
 from app.farcaster.replay import record_mark
+from app.farcaster.stream_reader import ShardReader
 from app.farcaster.target_cache import TargetCache
 
 log = logging.getLogger(__name__)
@@ -139,20 +140,6 @@ def _complete_blocks(events: list[dict], stream_ended: bool, where: str) -> tupl
     return kept, count
 
 
-def _fetch_snapchain(client: HubClient, shard: int, cursor: int, page_size: int, max_pages: int) -> tuple[list[dict], bool]:
-    events: list[dict] = []
-    from_id = cursor
-    for _ in range(max_pages):
-        page = client.events(shard, from_id, page_size)["events"]
-        if any(not isinstance(e, dict) or not isinstance(e.get("id"), int) for e in page):
-            raise HubDataError(f"/v1/events shard {shard}: event without an integer id")
-        events += page
-        if len(page) < page_size:
-            return events, True
-        from_id = page[-1]["id"] + 1
-    return events, False
-
-
 def _parse_chunks(relevant: list[dict], where: str) -> list[tuple[list[dict], Batch]]:
     """Parse and validate every relevant event before anything is staged (a batch the processor
     could not read would be lost work: better to fail the poll and keep the cursor), in chunks
@@ -203,26 +190,33 @@ def poll_shard(engine: Engine, client: HubClient, cache: TargetCache, shard: int
         result.initialized = True
     segment_pages = max_pages if shard == HUBBLE_STREAM else max(1, min(max_pages, STAGE_CHUNK_EVENTS // page_size))
     pages_left, expected = max_pages, None
-    while pages_left > 0:
-        pages = min(segment_pages, pages_left)
-        with engine.begin() as conn:
-            cursor = conn.execute(text("""
-                SELECT next_event_id FROM farcaster_shard_cursors WHERE shard_index = :s FOR UPDATE SKIP LOCKED
-            """), {"s": shard}).scalar()
-            if expected is None:
-                if cursor is None:
-                    result.skipped = True  # another poll holds it (or the hub has no such shard any more)
-                    return result
-            elif cursor != expected:
-                break  # another poll took the shard over between two segments: it carries on
-            more = _poll_segment(conn, client, cache, shard, cursor, page_size, pages, max_pages, result)
-        if result.staged_batch_ids and on_staged is not None:
-            on_staged(result.staged_batch_ids[result.handed_over:])
-            result.handed_over = len(result.staged_batch_ids)
-        if not more:
-            break
-        pages_left -= more
-        expected = result.cursor
+    reader: ShardReader | None = None
+    try:
+        while pages_left > 0:
+            pages = min(segment_pages, pages_left)
+            with engine.begin() as conn:
+                cursor = conn.execute(text("""
+                    SELECT next_event_id FROM farcaster_shard_cursors WHERE shard_index = :s FOR UPDATE SKIP LOCKED
+                """), {"s": shard}).scalar()
+                if expected is None:
+                    if cursor is None:
+                        result.skipped = True  # another poll holds it (or the hub has no such shard any more)
+                        return result
+                    if shard != HUBBLE_STREAM:  # reads ahead from here while segments are staged
+                        reader = ShardReader(client, shard, cursor, page_size, max_pages, ahead=2 * segment_pages)
+                elif cursor != expected:
+                    break  # another poll took the shard over between two segments: it carries on
+                more = _poll_segment(conn, client, cache, shard, cursor, page_size, pages, max_pages, result, reader)
+            if result.staged_batch_ids and on_staged is not None:
+                on_staged(result.staged_batch_ids[result.handed_over:])
+                result.handed_over = len(result.staged_batch_ids)
+            if not more:
+                break
+            pages_left -= more
+            expected = result.cursor
+    finally:
+        if reader is not None:
+            reader.close()
     return result
 
 
@@ -244,7 +238,7 @@ def _hubble_gap(client: HubClient, cursor: int, first: dict) -> str | None:
 
 
 def _poll_segment(conn: Connection, client: HubClient, cache: TargetCache, shard: int, cursor: int, page_size: int,
-                  pages: int, max_pages: int, result: PollResult) -> int:
+                  pages: int, max_pages: int, result: PollResult, reader: ShardReader | None = None) -> int:
     """Read, stage and advance the cursor for one segment in ``conn``'s transaction. Returns
     the pages read if the stream may have more after it, else 0."""
     where = f"shard {shard}"
@@ -266,19 +260,24 @@ def _poll_segment(conn: Connection, client: HubClient, cache: TargetCache, shard
             kept += page
             new_cursor = next_id
     else:
+        if reader is None:
+            raise ValueError(f"{where}: a Snapchain segment is read through the poll's ShardReader")
+        taken = 0
         for attempt in range(BLOCK_REFETCHES):
-            events, ended = _fetch_snapchain(client, shard, cursor, page_size, pages)
+            events, ended, n = reader.take(cursor, pages)
+            taken += n
             try:
                 kept, blocks = _complete_blocks(events, ended, where)
                 if not kept and not ended and pages < max_pages:
                     # One block longer than a segment: read it whole, within the poll's pages.
-                    events, ended = _fetch_snapchain(client, shard, cursor, page_size, max_pages)
+                    events, ended, n = reader.take(cursor, max_pages - taken)
+                    taken += n
                     kept, blocks = _complete_blocks(events, ended, where)
-                    pages = max_pages
                 break
             except IncompleteBlock as exc:
                 result.mismatches += 1
                 log.warning("farcaster %s: %s; fetching again (attempt %d)", where, exc, attempt + 1)
+                reader.restart(cursor)
         else:
             raise IncompleteBlock(f"{where}: block counts still wrong after {BLOCK_REFETCHES} fetches from {cursor}")
         result.blocks += blocks
@@ -290,9 +289,10 @@ def _poll_segment(conn: Connection, client: HubClient, cache: TargetCache, shard
                 log.error("farcaster %s", result.gap)
                 gaps.request(conn, result.gap)
             new_cursor = (_block_of(kept[-1]) + 1) << SEQ_BITS
-            more = 0 if ended else pages
+            more = 0 if ended or reader.exhausted else max(1, taken)
         else:
             new_cursor = cursor
+        reader.advance(new_cursor)  # the rest of what was read is the start of the next segment
     result.events += len(kept)
     relevant = relevant_events(kept, cache) if kept else []
     chunks = _parse_chunks(relevant, where)

@@ -78,6 +78,27 @@ def full_stores(client: HubClient, fid: int) -> dict[str, int]:
 def reconcile_fid(engine: Engine, client: HubClient, fid: int, *, grace_seconds: float, max_delete_ratio: float,
                   on_applied=None, allow_deletes: bool = False) -> ReconcileResult:
     stats = backfill.fetch_and_store(engine, client, fid, on_applied=on_applied, reason="reconcile")
+    return _repair_database_side(engine, client, fid, stats, grace_seconds, max_delete_ratio, allow_deletes)
+
+
+def reconcile_fids(engine: Engine, client: HubClient, fids: list[int], *, grace_seconds: float,
+                   max_delete_ratio: float, fids_in_flight: int = 8, on_applied=None) -> list[ReconcileResult]:
+    """Several fids at once (their hub reads side by side, as a multi-fid backfill does); a fid
+    whose reading failed is not compared (nothing is deleted for it) and its error is raised
+    after the others are done."""
+    works = [backfill.FidBackfill(f) for f in sorted(set(fids))]
+    backfill.backfill_fids(engine, client, works, fids_in_flight=fids_in_flight, on_applied=on_applied,
+                           reason="reconcile")
+    results = [_repair_database_side(engine, client, w.fid, w.stats, grace_seconds, max_delete_ratio)
+               for w in works if w.error is None]
+    failed = [w for w in works if w.error is not None]
+    if failed:
+        raise failed[0].error  # type: ignore[misc]
+    return results
+
+
+def _repair_database_side(engine: Engine, client: HubClient, fid: int, stats: backfill.BackfillStats,
+                          grace_seconds: float, max_delete_ratio: float, allow_deletes: bool = False) -> ReconcileResult:
     seen = list(stats.seen_hashes)
     db_only: list[tuple[str, bytes, bool]] = []
     active_total = 0

@@ -16,8 +16,8 @@ class CeleryEnqueue:
     def __init__(self, send_task: Any) -> None:
         self.send_task = send_task
 
-    def backfill(self, request_id: int, fid: int) -> None:
-        self.send_task("farcaster.backfill_fid", args=[fid], kwargs={"request_id": request_id})
+    def backfill(self, request_ids: list[int]) -> None:
+        self.send_task("farcaster.backfill_fids", args=[request_ids])
 
     def apply_staged(self, batch_id: int) -> None:
         self.send_task("farcaster.apply_staged", args=[batch_id])

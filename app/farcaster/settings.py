@@ -16,6 +16,8 @@ class FarcasterSettings(BaseSettings):
     hub_attempts: int = Field(default=6, ge=1, le=20)  # per request, on 5xx, 429, timeouts, bad bodies
     hub_backoff_max_seconds: float = Field(default=10, ge=0)  # also caps a 429's Retry-After
     hub_page_size: int = Field(default=1000, ge=1, le=1000)
+    # Hub requests in flight per worker process (threads, each with its own keep-alive connection).
+    hub_concurrency: int = Field(default=64, ge=1, le=256)
     farcaster_beat_enabled: bool = True  # realtime polls, recovery and reconciliation in beat
     realtime_poll_interval_seconds: float = Field(default=1, gt=0)
     realtime_max_pages_per_poll: int = Field(default=20, ge=1)  # bounds one poll's time and memory
@@ -23,6 +25,8 @@ class FarcasterSettings(BaseSettings):
     farcaster_stale_after_seconds: float = Field(default=60, gt=0)  # staged/pending work older is re-sent
     farcaster_reconcile_interval_seconds: float = Field(default=86400, gt=0)  # every target, once a day
     farcaster_write_batch_rows: int = Field(default=5000, ge=100)  # backfill rows per transaction
+    farcaster_backfill_fids_per_task: int = Field(default=50, ge=1, le=1000)  # requests one backfill task claims
+    farcaster_backfill_fids_in_flight: int = Field(default=16, ge=1, le=256)  # fids fetched at once per task
     farcaster_discovery_chunk_fids: int = Field(default=1000, ge=1, le=100_000)  # fids per client-app scan task
     # Reconciliation marks a row the hub no longer lists as deleted only if it is older than this...
     farcaster_reconcile_grace_seconds: float = Field(default=600, ge=0)

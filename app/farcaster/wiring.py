@@ -16,12 +16,14 @@ POOLS = (
     Pool("events", ("events",), concurrency=2, prefetch_multiplier=2,
          soft_time_limit=110, time_limit=120, max_tasks_per_child=1000,
          description="Farcaster: apply relevant hub events in batches"),
-    # Against a hub on the same network a backfill is CPU-bound (parse, write): more processes
-    # than cores + 1 only add switching (bench/farcaster.py on 2 cores: 4 processes ~20 %
-    # slower than 3). A remote hub's request-rate limit binds long before. BACKFILL_CONCURRENCY.
+    # Prefork processes, each with HUB_CONCURRENCY hub threads inside its tasks
+    # (app/farcaster/inflight.py): the hub waits overlap on the threads, while parsing and
+    # writing (CPU-bound against a near hub) spread over the processes, and prefork keeps the
+    # time limits. 3 processes on 2 cores: parse and COPY of one process overlap another's
+    # hub waits and PostgreSQL's work (bench/remote_hub.py, README "Latency hiding").
     Pool("backfill", ("backfill",), concurrency=3, prefetch_multiplier=1,
          soft_time_limit=1700, time_limit=1800, max_tasks_per_child=200,
-         description="Farcaster: full history of one fid, plus reconciliation"),
+         description="Farcaster: full histories of fids (many per task), reconciliation, client-app scans"),
 )
 
 

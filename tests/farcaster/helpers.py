@@ -22,8 +22,8 @@ class InlineEnqueue:
         self.work: deque = deque()
         self.chunk_fids = chunk_fids  # small slices: client-app discovery runs as several scans
 
-    def backfill(self, request_id: int, fid: int) -> None:
-        self.work.append(("backfill", request_id, fid))
+    def backfill(self, request_ids: list[int]) -> None:
+        self.work.append(("backfill", request_ids))
 
     def apply_staged(self, batch_id: int) -> None:
         self.work.append(("apply", batch_id))
@@ -45,7 +45,7 @@ class InlineEnqueue:
         while self.work:
             item = self.work.popleft()
             if item[0] == "backfill":
-                ix.run_backfill(item[2], item[1])
+                ix.run_backfills(item[1])
             elif item[0] == "apply":
                 ix.apply_staged(item[1])
             elif item[0] == "discover":

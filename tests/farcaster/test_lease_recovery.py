@@ -68,7 +68,7 @@ def test_a_killed_backfill_worker_s_work_is_finished_by_another_after_its_lease_
         indexer().add_target(FID, root=False)
         lease = wait_until(lambda: row(engine, """
             SELECT l.*, j.progress_info FROM leases l JOIN jobs j ON j.id = l.task_id
-            WHERE l.kind = 'farcaster.backfill_fid' AND l.state = 'running'
+            WHERE l.kind = 'farcaster.backfill_fids' AND l.state = 'running'
               AND (j.progress_info->>'pages')::int >= 3"""), timeout=60, message="a worker mid-backfill")
         holder = next(name for name in workers if lease["owner"].startswith(f"{name}@"))
         survivor = next(name for name in workers if name != holder)
@@ -85,7 +85,7 @@ def test_a_killed_backfill_worker_s_work_is_finished_by_another_after_its_lease_
 
         wait_until(finished, timeout=90, interval=0.5, message=f"the backfill finished by {survivor}")
 
-        after = row(engine, "SELECT * FROM leases WHERE kind = 'farcaster.backfill_fid' AND key = :k", k=lease["key"])
+        after = row(engine, "SELECT * FROM leases WHERE kind = 'farcaster.backfill_fids' AND key = :k", k=lease["key"])
         dead = row(engine, "SELECT * FROM lease_owners WHERE owner = :o", o=lease["owner"])
         assert after["previous_owner"] == lease["owner"] and after["resends"] == 1
         assert after["epoch"] == lease["epoch"] + 2  # the sweep's take-over, then the survivor's take
