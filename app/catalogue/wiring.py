@@ -25,6 +25,7 @@ PIPELINE = Pipeline(
     settings=CatalogueSettings,
     cli=("app.catalogue.cli:register",),
     models=("app.catalogue.models",),
+    metrics="app.catalogue.metrics:CatalogueMetrics",
     # The default CATALOGUE_IMPORT_URL points at this feed simulator.
     demo=Demo(processes=(DemoProcess("promidata-sim", DEMO_SIMULATOR_COMMAND),),
               seed="app.catalogue.demo:seed_demo"),

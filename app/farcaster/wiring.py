@@ -55,6 +55,7 @@ PIPELINE = Pipeline(
     beat=beat_entries,
     cli=("app.farcaster.cli:register",),
     models=("app.farcaster.models",),
+    metrics="app.farcaster.metrics:FarcasterMetrics",
     services="app.farcaster.services:build_indexer",
     demo=Demo(processes=(DemoProcess("hub-sim", HUB_SIM_COMMAND, env=HUB_SIM_ENV),),
               seed="app.farcaster.demo:seed_demo"),

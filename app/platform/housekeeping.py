@@ -50,5 +50,6 @@ PLATFORM = Pipeline(
     beat=beat_entries,
     cli=("app.cli.platform:register", "app.cli.local:register"),
     models=("app.platform.jobs.models", "app.platform.pauses"),
+    metrics="app.platform.metrics:PlatformMetrics",
     demo=Demo(seed="app.platform.housekeeping:seed_canaries"),
 )
