@@ -1,20 +1,15 @@
-"""The jobs and job pages' reads: keyset-paged lists (newest change first) and one job with its links.
-
-Lists page by (updated_at, id) from the last row shown, never by OFFSET, so the
-hundredth page of 100k failed jobs costs what the first does (ix_jobs_state_updated).
-"""
+"""The jobs and job pages' reads: keyset-paged lists (app.platform.jobs.queries) with the
+dashboard's resend links, and one job with its links."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, select, tuple_
+from sqlalchemy import exists, func, select
 
 from app.dashboard.models import Resend
 from app.db import get_engine
 from app.platform.jobs.models import Job, JobState
-from app.platform.jobs.queries import filter_jobs
+from app.platform.jobs.queries import Cursor, JobPage, page_jobs
 
 jobs = Job.__table__
 resends = Resend.__table__
@@ -24,45 +19,11 @@ LIST_COLUMNS = (jobs.c.id, jobs.c.name, jobs.c.queue, jobs.c.state, jobs.c.attem
 CHILDREN_SHOWN = 100
 
 
-@dataclass(frozen=True)
-class Cursor:
-    """Where a page ended: the last row's (updated_at, id)."""
-
-    updated_at: datetime
-    id: str
-
-    def encode(self) -> str:
-        return f"{self.updated_at.isoformat()}|{self.id}"
-
-    @classmethod
-    def decode(cls, text: str | None) -> "Cursor | None":
-        if not text or "|" not in text:
-            return None
-        at, job_id = text.split("|", 1)
-        try:
-            return cls(datetime.fromisoformat(at), job_id)
-        except ValueError:
-            return None
-
-
-@dataclass
-class JobPage:
-    rows: list[dict[str, Any]]
-    next: Cursor | None  # None on the last page
-
-
 def list_jobs(*, state: str | None = None, queue: str | None = None, name: str | None = None,
               after: Cursor | None = None, limit: int = 50) -> JobPage:
-    stmt = select(*LIST_COLUMNS).order_by(jobs.c.updated_at.desc(), jobs.c.id.desc()).limit(limit + 1)
-    stmt = filter_jobs(stmt, state=state, queue=queue, name=name)
-    if after:
-        stmt = stmt.where(tuple_(jobs.c.updated_at, jobs.c.id) < tuple_(after.updated_at, after.id))
-    with get_engine().connect() as conn:
-        rows = [dict(row) for row in conn.execute(stmt).mappings()]
-    more = len(rows) > limit
-    rows = rows[:limit]
-    _add_resent_as(rows)
-    return JobPage(rows, Cursor(rows[-1]["updated_at"], rows[-1]["id"]) if more else None)
+    page = page_jobs(state=state, queue=queue, name=name, after=after, limit=limit, columns=LIST_COLUMNS)
+    _add_resent_as(page.rows)
+    return page
 
 
 def failed_jobs(*, queue: str | None = None, after: Cursor | None = None, limit: int = 50) -> JobPage:

@@ -1,9 +1,14 @@
-"""Read the jobs table: counts by queue and state, one job, failed jobs, last canaries."""
+"""Read the jobs table, for the CLI, the dashboard, the health check and the metrics endpoint:
+counts by queue and state, job lists (offset or keyset paged), one job, last canaries.
+Queue depths (the broker's side) come from app.platform.queues."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, tuple_
 
 from app.db import get_engine
 from app.platform.jobs.models import Job, JobState
@@ -11,13 +16,24 @@ from app.platform.jobs.models import Job, JobState
 jobs = Job.__table__
 
 
-def counts_by_queue_and_state() -> dict[str, dict[str, int]]:
+def counts_by_queue_and_state(no_queue: str = "?") -> dict[str, dict[str, int]]:
+    """{queue: {state: jobs}} from one GROUP BY (the ix_jobs_queue_state index); jobs recorded
+    without a queue count under ``no_queue``."""
     stmt = select(jobs.c.queue, jobs.c.state, func.count()).group_by(jobs.c.queue, jobs.c.state)
     counts: dict[str, dict[str, int]] = {}
     with get_engine().connect() as conn:
         for queue, state, n in conn.execute(stmt):
-            counts.setdefault(queue or "?", {})[state] = n
+            counts.setdefault(queue or no_queue, {})[state] = n
     return counts
+
+
+def scheduled_counts() -> dict[str, int]:
+    """Jobs published with an ETA or countdown that have not started, per queue."""
+    stmt = (select(jobs.c.queue, func.count())
+            .where(jobs.c.state == JobState.PENDING, jobs.c.eta.is_not(None))
+            .group_by(jobs.c.queue))
+    with get_engine().connect() as conn:
+        return {queue or "": n for queue, n in conn.execute(stmt)}
 
 
 def get_job(job_id: str) -> dict[str, Any] | None:
@@ -42,6 +58,48 @@ def list_jobs(*, state: str | None = None, queue: str | None = None, name: str |
     stmt = filter_jobs(stmt, state=state, queue=queue, name=name)
     with get_engine().connect() as conn:
         return [dict(row) for row in conn.execute(stmt).mappings()]
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ended: the last row's (updated_at, id)."""
+
+    updated_at: datetime
+    id: str
+
+    def encode(self) -> str:
+        return f"{self.updated_at.isoformat()}|{self.id}"
+
+    @classmethod
+    def decode(cls, text: str | None) -> "Cursor | None":
+        if not text or "|" not in text:
+            return None
+        at, job_id = text.split("|", 1)
+        try:
+            return cls(datetime.fromisoformat(at), job_id)
+        except ValueError:
+            return None
+
+
+@dataclass
+class JobPage:
+    rows: list[dict[str, Any]]
+    next: Cursor | None  # None on the last page
+
+
+def page_jobs(*, state: str | None = None, queue: str | None = None, name: str | None = None,
+              after: Cursor | None = None, limit: int = 50, columns: Sequence[Any] = (jobs,)) -> JobPage:
+    """Newest change first, paged by (updated_at, id) from the last row shown, never by OFFSET,
+    so the hundredth page of 100k failed jobs costs what the first does (ix_jobs_state_updated)."""
+    stmt = select(*columns).order_by(jobs.c.updated_at.desc(), jobs.c.id.desc()).limit(limit + 1)
+    stmt = filter_jobs(stmt, state=state, queue=queue, name=name)
+    if after:
+        stmt = stmt.where(tuple_(jobs.c.updated_at, jobs.c.id) < tuple_(after.updated_at, after.id))
+    with get_engine().connect() as conn:
+        rows = [dict(row) for row in conn.execute(stmt).mappings()]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return JobPage(rows, Cursor(rows[-1]["updated_at"], rows[-1]["id"]) if more else None)
 
 
 def failed_jobs(*, queue: str | None = None, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
