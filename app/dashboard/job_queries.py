@@ -8,15 +8,17 @@ from sqlalchemy import exists, func, select
 
 from app.dashboard.models import Resend
 from app.db import get_engine
-from app.platform.jobs.models import Job, JobState
+from app.platform.jobs.models import Job, JobAttempt, JobState
 from app.platform.jobs.queries import Cursor, JobPage, page_jobs
 
 jobs = Job.__table__
 resends = Resend.__table__
+attempts = JobAttempt.__table__
 
 LIST_COLUMNS = (jobs.c.id, jobs.c.name, jobs.c.queue, jobs.c.state, jobs.c.attempts, jobs.c.progress,
                 jobs.c.error, jobs.c.worker, jobs.c.eta, jobs.c.created_at, jobs.c.updated_at)
 CHILDREN_SHOWN = 100
+ATTEMPTS_SHOWN = 50  # newest first; a job retried more often than this shows its latest
 
 
 def list_jobs(*, state: str | None = None, queue: str | None = None, name: str | None = None,
@@ -73,6 +75,10 @@ def job_detail(job_id: str) -> dict[str, Any] | None:
             .limit(CHILDREN_SHOWN)).mappings()]
         job["children_by_state"] = dict(conn.execute(
             select(jobs.c.state, func.count()).where(jobs.c.parent_id == job_id).group_by(jobs.c.state)).all())
+        job["attempt_history"] = [dict(r) for r in conn.execute(
+            select(attempts.c.attempt, attempts.c.worker, attempts.c.state, attempts.c.error,
+                   attempts.c.started_at, attempts.c.finished_at)
+            .where(attempts.c.job_id == job_id).order_by(attempts.c.attempt.desc()).limit(ATTEMPTS_SHOWN)).mappings()]
         job["resent_as"] = _resend(conn, resends.c.original_id == job_id, resends.c.job_id)
         job["resend_of"] = _resend(conn, resends.c.job_id == job_id, resends.c.original_id)
     return job

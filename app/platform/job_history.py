@@ -45,6 +45,13 @@ class JobHistory(Extension):
     name = "job history"
 
     @_best_effort
+    def before_publish(self, headers: dict[str, Any] | None = None, properties: dict[str, Any] | None = None,
+                       **_: Any) -> None:
+        """after_task_publish gets no message properties: hand the priority over in the headers."""
+        if headers is not None and properties and properties.get("priority") is not None:
+            headers["priority"] = properties["priority"]
+
+    @_best_effort
     def after_publish(self, sender: str | None = None, body: Any = None, routing_key: str | None = None,
                      headers: dict[str, Any] | None = None, properties: dict[str, Any] | None = None,
                      **_: Any) -> None:
@@ -58,7 +65,7 @@ class JobHistory(Extension):
             queue=routing_key,
             args=args,
             kwargs=kwargs,
-            priority=(properties or {}).get("priority"),
+            priority=headers.get("priority", (properties or {}).get("priority")),
             parent_id=headers.get("parent_id"),
             root_id=headers.get("root_id"),
             eta=_parse_eta(headers.get("eta")),
@@ -78,6 +85,8 @@ class JobHistory(Extension):
             kwargs=kwargs,
             parent_id=request.parent_id,
             root_id=request.root_id,
+            retries=request.retries or 0,
+            priority=(request.delivery_info or {}).get("priority"),
         )
 
 

@@ -7,10 +7,12 @@ import sys
 
 import pytest
 import requests
+from sqlalchemy import insert
 
 from app.platform.pauses import PausedQueue
 from app.db import get_engine
 from app.platform.jobs import queries
+from app.platform.jobs.models import JobAttempt
 from tests.conftest import ROOT, TEST_ENV
 from tests.dashboard.fixtures import idle_maintenance  # noqa: F401 - a fixture
 from tests.dashboard.rows import job_row
@@ -47,8 +49,12 @@ def test_admin_sees_the_pages_and_their_actions(dashboard, db, redis_client):
     assert queues.status_code == 200 and 'id="queue-maintenance"' in queues.text
     assert {"pause", "retry-failed"} <= offered_actions(queues.text)
     assert "signed in as <strong>admin</strong>" in queues.text
+    with get_engine().begin() as conn:
+        conn.execute(insert(JobAttempt.__table__).values(job_id=failed, attempt=9, worker="maintenance@h1",
+                                                         state="FAILURE", error="DrillFailure: attempt 9 fails"))
     job_page = admin.get(f"{dashboard.url}/jobs/{failed}", timeout=10).text
     assert "retry" in offered_actions(job_page)
+    assert 'data-attempt="9"' in job_page and "maintenance@h1" in job_page
     assert 'style="width: 40%"' in job_page and "DrillFailure: attempt 9 fails on purpose" in job_page
     assert failed[:8] in admin.get(dashboard.url + "/failed?queue=maintenance", timeout=10).text
     for path in ("/queues/maintenance", "/jobs?state=FAILURE", "/jobs/new", "/workers", "/tasks", "/broker"):
