@@ -9,7 +9,7 @@ from sqlalchemy import exists, func, select
 from app.dashboard.models import Resend
 from app.db import get_engine
 from app.platform.jobs.models import Job, JobAttempt, JobState
-from app.platform.jobs.queries import Cursor, JobPage, page_jobs
+from app.platform.jobs.queries import BadJobPrefix, Cursor, JobPage, ids_with_prefix, page_jobs  # noqa: F401 - the pages use BadJobPrefix, ids_with_prefix here
 
 jobs = Job.__table__
 resends = Resend.__table__

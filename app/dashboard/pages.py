@@ -73,12 +73,41 @@ class FailedJobsPage(JobsPage):
 class JobPage(DashboardHandler):
     @web.authenticated
     async def get(self, job_id: str) -> None:
+        await self.show(job_id)
+
+    async def show(self, job_id: str) -> None:
         job = await self.blocking(job_queries.job_detail, job_id)
         if job is None:
-            raise web.HTTPError(404, f"no job {job_id!r} in the jobs table (never recorded, or cleaned)")
+            await self.find(job_id)
+            return
         self.render("job.html", active_tab="jobs", job=job, queues=QUEUES,
                     retryable=job["state"] in actions.RETRYABLE,
                     delayed=job["state"] in actions.DELAYED and job["eta"] is not None)
+
+
+    async def find(self, prefix: str) -> None:
+        """An id's first characters: its job when exactly one has them, else the candidates."""
+        try:
+            matches = await self.blocking(job_queries.ids_with_prefix, prefix, 20)
+        except job_queries.BadJobPrefix as exc:
+            raise web.HTTPError(404, f"no job {prefix!r} in the jobs table ({exc})") from None
+        if len(matches) == 1:
+            self.redirect(self.reverse_url("dashboard-job", matches[0]["id"]))
+            return
+        if not matches:
+            raise web.HTTPError(404, f"no job {prefix!r} in the jobs table (never recorded, or cleaned)")
+        self.render("job_choices.html", active_tab="jobs", prefix=prefix, matches=matches)
+
+
+class FindJobPage(JobPage):
+    """The navbar's job box: /find-job?id=<id or its first characters>."""
+
+    @web.authenticated
+    async def get(self) -> None:  # type: ignore[override]
+        wanted = self.get_query_argument("id", "").strip()
+        if not wanted:
+            raise web.HTTPError(400, "id: give a job id or its first characters")
+        await self.show(wanted)
 
 
 class AddJobPage(DashboardHandler):

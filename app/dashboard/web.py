@@ -29,6 +29,7 @@ ROUTES = [
     url(r"/jobs", pages.JobsPage, name="dashboard-jobs"),
     url(r"/jobs/new", act.AddJob, name="dashboard-add-job"),
     url(r"/jobs/([^/]+)", pages.JobPage, name="dashboard-job"),
+    url(r"/find-job", pages.FindJobPage, name="dashboard-find-job"),
     url(r"/jobs/([^/]+)/retry", act.RetryJob, name="dashboard-retry"),
     url(r"/jobs/([^/]+)/run-now", act.RunJobNow, name="dashboard-run-now"),
 ]

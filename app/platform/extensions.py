@@ -20,7 +20,7 @@ HOOKS: dict[str, Signal] = {
     "worker_boot": signals.worker_init,  # the worker's main process, before the pool forks
     "worker_process_boot": signals.worker_process_init,  # each prefork child, after the fork
     "worker_ready": signals.worker_ready,  # consuming has started; no message fetched yet
-    "before_publish": signals.before_task_publish,  # the message is built, not sent yet
+    "before_publish": signals.before_task_publish,  # the message is built, not yet sent
     "after_publish": signals.after_task_publish,
     "before_task": signals.task_prerun,
     "after_success": signals.task_success,

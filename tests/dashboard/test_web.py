@@ -63,6 +63,14 @@ def test_admin_sees_the_pages_and_their_actions(dashboard, db, redis_client):
         assert "SWITCHYARD" in reply.text, f"{path} lacks the dashboard's links"  # Flower's pages too
     assert admin.get(dashboard.url + "/queues/nope", timeout=10).status_code == 404
     assert admin.get(dashboard.url + "/jobs/nope", timeout=10).status_code == 404
+    # A job by the start of its id, from the URL or the navbar's box; several matches are listed.
+    found = admin.get(f"{dashboard.url}/jobs/{failed[:8]}", timeout=10)
+    assert found.status_code == 200 and found.url.endswith(f"/jobs/{failed}")
+    assert admin.get(f"{dashboard.url}/find-job", params={"id": failed[:6]}, timeout=10).url.endswith(failed)
+    twins = [job_row(id=f"feedbeef-0000-4000-8000-00000000000{i}") for i in (1, 2)]
+    choices = admin.get(f"{dashboard.url}/find-job", params={"id": "feedbeef"}, timeout=10)
+    assert choices.status_code == 200 and all(f'data-job="{t}"' in choices.text for t in twins)
+    assert admin.get(f"{dashboard.url}/find-job", params={"id": "%%%%"}, timeout=10).status_code == 404
 
 
 def test_metrics_carry_the_business_next_to_flowers_own(dashboard, db):

@@ -1,6 +1,7 @@
-"""jobs: every attempt of a job (start, end, worker, outcome, error), not only the last
+"""jobs: every attempt of a job (start, end, worker, outcome, error), not only the last;
+job ids found by a prefix (an index LIKE 'abc%' can use whatever the database's collation)
 
-Revision ID: 0008_job_attempts
+Revision ID: 0008_job_history
 Revises: 0007_farcaster_write_path
 """
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_job_attempts"
+revision = "0008_job_history"
 down_revision = "0007_farcaster_write_path"
 branch_labels = None
 depends_on = None
@@ -27,7 +28,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("job_id", "attempt", name="pk_job_attempts"),
         sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], name="fk_job_attempts_job_id_jobs", ondelete="CASCADE"),
     )
+    op.create_index("ix_jobs_id_prefix", "jobs", [sa.text("id varchar_pattern_ops")])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_jobs_id_prefix", table_name="jobs")
     op.drop_table("job_attempts")
