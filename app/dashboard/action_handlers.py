@@ -48,11 +48,34 @@ class RetryJob(ActionHandler):
                        default_next=self.reverse_url("dashboard-job", job_id))
 
 
+class RetryJobEdited(ActionHandler):
+    @web.authenticated
+    async def post(self, job_id: str) -> None:
+        await self.act(actions.retry_with_arguments, job_id, self.get_body_argument("args", ""),
+                       self.get_body_argument("kwargs", ""), by=self.user,
+                       done="Retried with edited arguments as job {result}.",
+                       default_next=self.reverse_url("dashboard-job", job_id))
+
+
 class RunJobNow(ActionHandler):
     @web.authenticated
     async def post(self, job_id: str) -> None:
         await self.act(actions.run_now, job_id, redis_client=self.redis, by=self.user,
                        done="Sent to run now as job {result}; the delayed one is revoked.",
+                       default_next=self.reverse_url("dashboard-job", job_id))
+
+
+class RemoveJob(ActionHandler):
+    @web.authenticated
+    async def post(self, job_id: str) -> None:
+        await self.act(actions.remove_job, job_id, redis_client=self.redis, by=self.user,
+                       done=f"Job {job_id} {{result}}.", default_next=self.reverse_url("dashboard-jobs"))
+
+
+class CancelJob(ActionHandler):
+    @web.authenticated
+    async def post(self, job_id: str) -> None:
+        await self.act(actions.cancel_job, job_id, by=self.user, done="Cancelled: {result}.",
                        default_next=self.reverse_url("dashboard-job", job_id))
 
 

@@ -8,12 +8,15 @@ from sqlalchemy import exists, func, select
 
 from app.dashboard.models import Resend
 from app.db import get_engine
-from app.platform.jobs.models import Job, JobAttempt, JobState
-from app.platform.jobs.queries import BadJobPrefix, Cursor, JobPage, ids_with_prefix, page_jobs  # noqa: F401 - the pages use BadJobPrefix, ids_with_prefix here
+from app.platform.jobs.models import Job, JobAttempt, JobLogLine, JobState
+from app.platform.jobs.queries import (  # noqa: F401 - the pages use BadJobPrefix, ids_with_prefix, MAX_SEARCH here
+    MAX_SEARCH, BadJobPrefix, Cursor, JobPage, ids_with_prefix, page_jobs)
 
 jobs = Job.__table__
 resends = Resend.__table__
 attempts = JobAttempt.__table__
+job_logs = JobLogLine.__table__
+LOG_LINES_SHOWN = 500
 
 LIST_COLUMNS = (jobs.c.id, jobs.c.name, jobs.c.queue, jobs.c.state, jobs.c.attempts, jobs.c.progress,
                 jobs.c.error, jobs.c.worker, jobs.c.eta, jobs.c.created_at, jobs.c.updated_at)
@@ -21,9 +24,20 @@ CHILDREN_SHOWN = 100
 ATTEMPTS_SHOWN = 50  # newest first; a job retried more often than this shows its latest
 
 
+def periodic_task_names(app: Any) -> frozenset[str]:
+    """Tasks sent every few seconds (beat's entries, and tasks marked periodic=True such as the
+    per-shard polls beat's dispatcher sends): hidden from job lists unless asked for."""
+    names = {entry["task"] for entry in (app.conf.beat_schedule or {}).values()}
+    names |= {name for name, task in app.tasks.items() if getattr(task, "periodic", False)}
+    return frozenset(names)
+
+
 def list_jobs(*, state: str | None = None, queue: str | None = None, name: str | None = None,
-              after: Cursor | None = None, limit: int = 50) -> JobPage:
-    page = page_jobs(state=state, queue=queue, name=name, after=after, limit=limit, columns=LIST_COLUMNS)
+              after: Cursor | None = None, limit: int = 50, hide: frozenset[str] = frozenset(),
+              search: str | None = None) -> JobPage:
+    """Newest change first, with each row's resend link (see page_jobs for `hide` and `search`)."""
+    page = page_jobs(state=state, queue=queue, name=name, after=after, limit=limit, columns=LIST_COLUMNS,
+                     hide=hide, search=search)
     _add_resent_as(page.rows)
     return page
 
@@ -41,6 +55,15 @@ def count_failed(queue: str | None = None) -> dict[str, int]:
     with get_engine().connect() as conn:
         failed, not_retried = conn.execute(stmt).one()
     return {"failed": failed, "not_retried": not_retried}
+
+
+def count_by_state(queue: str | None = None) -> dict[str, int]:
+    """Jobs per state (of one queue, or all): the jobs list's tabs (ix_jobs_queue_state)."""
+    stmt = select(jobs.c.state, func.count()).group_by(jobs.c.state)
+    if queue:
+        stmt = stmt.where(jobs.c.queue == queue)
+    with get_engine().connect() as conn:
+        return {state: n for state, n in conn.execute(stmt)}
 
 
 def _add_resent_as(rows: list[dict[str, Any]]) -> None:
@@ -79,6 +102,10 @@ def job_detail(job_id: str) -> dict[str, Any] | None:
             select(attempts.c.attempt, attempts.c.worker, attempts.c.state, attempts.c.error,
                    attempts.c.started_at, attempts.c.finished_at)
             .where(attempts.c.job_id == job_id).order_by(attempts.c.attempt.desc()).limit(ATTEMPTS_SHOWN)).mappings()]
+        job["logs"] = [dict(r) for r in conn.execute(
+            select(job_logs.c.attempt, job_logs.c.logged_at, job_logs.c.level, job_logs.c.logger, job_logs.c.message)
+            .where(job_logs.c.job_id == job_id).order_by(job_logs.c.attempt.desc(), job_logs.c.seq)
+            .limit(LOG_LINES_SHOWN)).mappings()]
         job["resent_as"] = _resend(conn, resends.c.original_id == job_id, resends.c.job_id)
         job["resend_of"] = _resend(conn, resends.c.job_id == job_id, resends.c.original_id)
     return job

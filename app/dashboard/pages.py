@@ -5,7 +5,7 @@ from typing import Any
 
 from tornado import web
 
-from app.dashboard import actions, job_queries, queue_overview, waiting_messages
+from app.dashboard import actions, charts, job_queries, queue_overview, waiting_messages
 from app.dashboard.cleanup import CLEANABLE
 from app.dashboard.handler_base import DashboardHandler
 from app.platform.pauses import UnknownQueue, check_queue, paused_queues
@@ -56,12 +56,21 @@ class JobsPage(DashboardHandler):
         if state and state not in JobState.ALL:
             raise web.HTTPError(400, f"unknown state {state!r}; one of {', '.join(JobState.ALL)}")
         name = self.get_query_argument("name", "") or None
+        periodic = self.get_query_argument("periodic", "") == "1"
+        hide = frozenset() if periodic else job_queries.periodic_task_names(self.application.capp)
+        search = self.get_query_argument("q", "").strip() or None
+        if search and len(search) > job_queries.MAX_SEARCH:
+            raise web.HTTPError(400, f"q: at most {job_queries.MAX_SEARCH} characters")
+        if search:
+            hide = frozenset()  # asked for by what is inside them: every task
         after = job_queries.Cursor.decode(self.get_query_argument("after", ""))
         page = await self.blocking(job_queries.list_jobs, state=state, queue=queue, name=name, after=after,
-                                   limit=PAGE_SIZE)
+                                   limit=PAGE_SIZE, hide=hide, search=search)
         counts = await self.blocking(job_queries.count_failed, queue) if self.failed_only else None
+        totals = None if self.failed_only else await self.blocking(job_queries.count_by_state, queue)
         self.render("jobs.html", active_tab="failed" if self.failed_only else "jobs", page=page,
                     failed_only=self.failed_only, counts=counts, queue=queue, state=state, name=name,
+                    periodic=periodic, search=search, totals=totals,
                     queues=QUEUES, states=JobState.ALL, first_page=after is None,
                     paused=await self.blocking(paused_queues))
 
@@ -81,9 +90,22 @@ class JobPage(DashboardHandler):
             await self.find(job_id)
             return
         self.render("job.html", active_tab="jobs", job=job, queues=QUEUES,
+                    in_flower=self.flower_knows(job["id"]),
                     retryable=job["state"] in actions.RETRYABLE,
+                    removable=job["state"] in actions.REMOVABLE,
+                    cancellable=job["state"] in actions.CANCELLABLE,
+                    stops_at_once=actions.stops_at_once(self.application.capp.tasks.get(job["name"])),
                     delayed=job["state"] in actions.DELAYED and job["eta"] is not None)
 
+
+    def flower_knows(self, job_id: str) -> bool:
+        """Flower's task page exists only for tasks whose events it received since it started."""
+        events = getattr(self.application, "events", None)
+        tasks = getattr(getattr(events, "state", None), "tasks", None)
+        try:
+            return tasks is not None and job_id in tasks
+        except TypeError:
+            return False
 
     async def find(self, prefix: str) -> None:
         """An id's first characters: its job when exactly one has them, else the candidates."""
@@ -108,6 +130,18 @@ class FindJobPage(JobPage):
         if not wanted:
             raise web.HTTPError(400, "id: give a job id or its first characters")
         await self.show(wanted)
+
+
+class ChartsPage(DashboardHandler):
+    @web.authenticated
+    async def get(self) -> None:
+        try:
+            hours = float(self.get_query_argument("hours", "6"))
+            charts_ = await self.blocking(charts.queue_charts, hours)
+        except ValueError as exc:
+            raise web.HTTPError(400, f"hours: {exc}") from None
+        self.render("charts.html", active_tab="charts", charts=charts_, hours=hours, bars_svg=charts.bars_svg,
+                    seconds=charts.seconds)
 
 
 class AddJobPage(DashboardHandler):

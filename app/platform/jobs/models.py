@@ -26,6 +26,9 @@ class JobState:
     FINAL = (SUCCESS, FAILURE, REVOKED, REJECTED)
 
 
+SEARCH_DOCUMENT = "to_tsvector('simple'::regconfig, jobs_search_text(args, kwargs, result))"
+
+
 class Job(Base):
     __tablename__ = "jobs"
 
@@ -56,7 +59,10 @@ class Job(Base):
         Index("ix_jobs_state_updated", "state", "updated_at"),
         Index("ix_jobs_parent_id", "parent_id"),
         Index("ix_jobs_name_created", "name", "created_at"),
-        Index("ix_jobs_id_prefix", text("id varchar_pattern_ops")),  # job ids looked up by a prefix
+        Index("ix_jobs_id_prefix", "id", postgresql_ops={"id": "varchar_pattern_ops"}),
+        Index("ix_jobs_finished_at", "finished_at"),  # the charts' window  # job ids looked up by a prefix
+        # a value anywhere in args/kwargs/result (migration 0008 defines jobs_search_text)
+        Index("ix_jobs_search", text(SEARCH_DOCUMENT), postgresql_using="gin"),
     )
 
 
@@ -72,3 +78,17 @@ class JobAttempt(Base):
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class JobLogLine(Base):
+    """A log line a task wrote while it ran (app/platform/job_logs.py keeps at most 200 per attempt)."""
+
+    __tablename__ = "job_logs"
+
+    job_id: Mapped[str] = mapped_column(String(64), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    attempt: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    logged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    level: Mapped[str] = mapped_column(String(10))
+    logger: Mapped[str] = mapped_column(String(200))
+    message: Mapped[str] = mapped_column(Text)

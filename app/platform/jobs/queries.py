@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, func, select, text, tuple_
 
 from app.db import get_engine
-from app.platform.jobs.models import Job, JobState
+from app.platform.jobs.models import SEARCH_DOCUMENT, Job, JobState
 
 jobs = Job.__table__
 
@@ -109,12 +109,26 @@ class JobPage:
     next: Cursor | None  # None on the last page
 
 
+MAX_SEARCH = 200
+
+
 def page_jobs(*, state: str | None = None, queue: str | None = None, name: str | None = None,
-              after: Cursor | None = None, limit: int = 50, columns: Sequence[Any] = (jobs,)) -> JobPage:
+              after: Cursor | None = None, limit: int = 50, columns: Sequence[Any] = (jobs,),
+              hide: frozenset[str] = frozenset(), search: str | None = None) -> JobPage:
     """Newest change first, paged by (updated_at, id) from the last row shown, never by OFFSET,
-    so the hundredth page of 100k failed jobs costs what the first does (ix_jobs_state_updated)."""
+    so the hundredth page of 100k failed jobs costs what the first does (ix_jobs_state_updated).
+    ``hide``: task names left out unless ``name`` asks for one; ``search``: jobs with every word of
+    it among the values of their arguments or result (a fid, a supplier code, a tool id), through
+    the ix_jobs_search index."""
     stmt = select(*columns).order_by(jobs.c.updated_at.desc(), jobs.c.id.desc()).limit(limit + 1)
     stmt = filter_jobs(stmt, state=state, queue=queue, name=name)
+    if search and search.strip():
+        if len(search) > MAX_SEARCH:
+            raise ValueError(f"search: at most {MAX_SEARCH} characters")
+        stmt = stmt.where(text(f"{SEARCH_DOCUMENT} @@ plainto_tsquery('simple'::regconfig, :search)")
+                          .bindparams(search=search.strip()))
+    if hide and not name:
+        stmt = stmt.where(jobs.c.name.not_in(sorted(hide)))
     if after:
         stmt = stmt.where(tuple_(jobs.c.updated_at, jobs.c.id) < tuple_(after.updated_at, after.id))
     with get_engine().connect() as conn:
