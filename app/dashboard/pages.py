@@ -91,6 +91,7 @@ class JobPage(DashboardHandler):
             return
         self.render("job.html", active_tab="jobs", job=job, queues=QUEUES,
                     in_flower=self.flower_knows(job["id"]),
+                    flow=await self.blocking(job_queries.flow_tree, job["id"]) if job["children_by_state"] else [],
                     retryable=job["state"] in actions.RETRYABLE,
                     removable=job["state"] in actions.REMOVABLE,
                     cancellable=job["state"] in actions.CANCELLABLE,

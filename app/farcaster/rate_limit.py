@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import redis
 
@@ -28,23 +29,28 @@ return wait
 
 
 class RateLimiter:
-    def __init__(self, client: redis.Redis, rate_per_second: float, key: str = "farcaster:hub:tokens") -> None:
+    def __init__(self, client: redis.Redis, rate_per_second: float, key: str = "farcaster:hub:tokens",
+                 clock: Callable[[], float] = time.time) -> None:
         self.client = client
+        self.clock = clock  # wall-clock seconds: every process's bucket reads share one timeline
         self.rate = rate_per_second
         self.capacity = max(1.0, rate_per_second)  # at most one second of burst
         self.key = key
         self._script = client.register_script(TOKEN_BUCKET)
         self._warned = False
 
+    def try_acquire(self) -> float:
+        """Take a token: 0 when taken, else the seconds until one is due (none was taken)."""
+        try:
+            wait_ms = int(self._script(keys=[self.key], args=[self.rate, self.capacity, int(self.clock() * 1000)]))
+        except redis.RedisError:
+            if not self._warned:
+                log.warning("hub rate limiter unavailable (Redis); requests are not throttled", exc_info=True)
+                self._warned = True
+            return 0.0
+        return max(0, wait_ms) / 1000
+
     def acquire(self) -> None:
-        while True:
-            try:
-                wait_ms = int(self._script(keys=[self.key], args=[self.rate, self.capacity, int(time.time() * 1000)]))
-            except redis.RedisError:
-                if not self._warned:
-                    log.warning("hub rate limiter unavailable (Redis); requests are not throttled", exc_info=True)
-                    self._warned = True
-                return
-            if wait_ms <= 0:
-                return
-            time.sleep(wait_ms / 1000)
+        """Take a token, waiting as long as the bucket says."""
+        while (wait := self.try_acquire()) > 0:
+            time.sleep(wait)

@@ -196,3 +196,18 @@ def test_charts_count_completed_and_failed_per_minute_and_time_percentiles(db):
     assert 'fill="#dc3545"' in charts.bars_svg(chart.completed, chart.failed)
     with pytest.raises(ValueError):
         charts.queue_charts(0)
+
+
+def test_flow_tree_counts_descendants_level_by_level(db):
+    sync = job_row(name="catalogue.sync_supplier", state="SUCCESS")
+    families = [job_row(name="catalogue.sync_family", state="SUCCESS", parent_id=sync) for _ in range(3)]
+    for family in families:
+        for state in ("SUCCESS", "SUCCESS", "FAILURE"):
+            job_row(name="catalogue.upload_image", state=state, parent_id=family)
+    job_row(name="catalogue.sync_family", parent_id="someone-else")
+    levels = job_queries.flow_tree(sync, shown=4)
+    assert [(level["depth"], level["total"]) for level in levels] == [(1, 3), (2, 9)]
+    assert levels[0]["counts"] == {("catalogue.sync_family", "SUCCESS"): 3}
+    assert levels[1]["counts"] == {("catalogue.upload_image", "SUCCESS"): 6, ("catalogue.upload_image", "FAILURE"): 3}
+    assert len(levels[1]["jobs"]) == 4  # the newest few listed, the counts cover them all
+    assert job_queries.flow_tree(sync, depth=1)[-1]["depth"] == 1 and job_queries.flow_tree(families[0])[0]["total"] == 3

@@ -1,0 +1,1 @@
+"""The platform layer: what every pipeline shares (Celery app, job history, policies)."""
