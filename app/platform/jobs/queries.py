@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select, text, tuple_
+from sqlalchemy.exc import OperationalError
 
 from app.db import get_engine
 from app.platform.jobs.models import SEARCH_DOCUMENT, Job, JobState
@@ -110,6 +111,7 @@ class JobPage:
 
 
 MAX_SEARCH = 200
+SEARCH_TIMEOUT_MS = 3000
 
 
 def page_jobs(*, state: str | None = None, queue: str | None = None, name: str | None = None,
@@ -131,8 +133,17 @@ def page_jobs(*, state: str | None = None, queue: str | None = None, name: str |
         stmt = stmt.where(jobs.c.name.not_in(sorted(hide)))
     if after:
         stmt = stmt.where(tuple_(jobs.c.updated_at, jobs.c.id) < tuple_(after.updated_at, after.id))
-    with get_engine().connect() as conn:
-        rows = [dict(row) for row in conn.execute(stmt).mappings()]
+    with get_engine().begin() as conn:
+        if search:
+            # A word that most jobs contain ("true") matches too many rows to sort in time: say so.
+            conn.execute(text(f"SET LOCAL statement_timeout = {SEARCH_TIMEOUT_MS}"))
+        try:
+            rows = [dict(row) for row in conn.execute(stmt).mappings()]
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != "57014":  # query_canceled
+                raise
+            raise ValueError(f"search: too many jobs contain {search!r} to list them in time; "
+                             f"narrow it with a queue, a state or a task") from None
     more = len(rows) > limit
     rows = rows[:limit]
     return JobPage(rows, Cursor(rows[-1]["updated_at"], rows[-1]["id"]) if more else None)
