@@ -133,7 +133,7 @@ def sync_supplier(self: Any, supplier_code: SupplierCode, run_id: str | None = N
             "families_deactivated": plan.deactivated, "images_retried": len(plan.retry_uploads), **lines}
 
 
-@celery.task(name="catalogue.sync_family", queue_name="product-family", bind=True)
+@celery.task(name="catalogue.sync_family", queue_name="product-family", bind=True, lease_key="{sync_id}:{sku}")
 def sync_family(self: Any, sync_id: PositiveInt, sku: FamilySku, json_url: HttpURL,
                 feed_hash: FeedHash) -> dict[str, Any]:
     """Fetch one family JSON, upsert product/variants/prices/image links in one transaction, enqueue new images."""
@@ -159,7 +159,7 @@ def sync_family(self: Any, sync_id: PositiveInt, sku: FamilySku, json_url: HttpU
 
 
 @celery.task(name="catalogue.queue_uploads", queue_name="image-upload", bind=True,
-             retry_policy=QUEUE_UPLOADS_RETRY)
+             retry_policy=QUEUE_UPLOADS_RETRY, lease_key="{sync_id}:{family_sku}")
 def queue_uploads(self: Any, sync_id: PositiveInt, family_sku: FamilySku) -> dict[str, Any]:
     """Enqueue one upload per image that this family claimed in this sync and that is still pending."""
     with get_engine().connect() as conn:
@@ -170,7 +170,7 @@ def queue_uploads(self: Any, sync_id: PositiveInt, family_sku: FamilySku) -> dic
     return {"sync_id": sync_id, "family": family_sku, "uploads_queued": len(urls)}
 
 
-@celery.task(name="catalogue.upload_image", queue_name="image-upload", bind=True)
+@celery.task(name="catalogue.upload_image", queue_name="image-upload", bind=True, lease_key="{sync_id}:{image_url}")
 def upload_image(self: Any, sync_id: PositiveInt, image_url: HttpURL) -> dict[str, Any]:
     """Download one image, dedupe by URL and content hash, store it with a conditional put."""
     settings = get_settings()

@@ -39,6 +39,7 @@ def list_jobs(*, state: str | None = None, queue: str | None = None, name: str |
     page = page_jobs(state=state, queue=queue, name=name, after=after, limit=limit, columns=LIST_COLUMNS,
                      hide=hide, search=search)
     _add_resent_as(page.rows)
+    _add_leases(page.rows)
     return page
 
 
@@ -79,6 +80,19 @@ def _add_resent_as(rows: list[dict[str, Any]]) -> None:
         row["resent_as"] = found.get(row["id"])
 
 
+def _add_leases(rows: list[dict[str, Any]]) -> None:
+    """Each running job's lease: the worker process holding it, its age, the owner's last heartbeat."""
+    from app.platform import leases
+
+    started = [row["id"] for row in rows if row["state"] == JobState.STARTED]
+    found: dict[str, dict[str, Any]] = {}
+    if started:
+        with get_engine().connect() as conn:
+            found = leases.for_tasks(conn, started)
+    for row in rows:
+        row["lease"] = found.get(row["id"])
+
+
 def job_detail(job_id: str) -> dict[str, Any] | None:
     """The job row plus its parent, children (first CHILDREN_SHOWN, counts by state) and resend links."""
     with get_engine().connect() as conn:
@@ -108,6 +122,7 @@ def job_detail(job_id: str) -> dict[str, Any] | None:
             .limit(LOG_LINES_SHOWN)).mappings()]
         job["resent_as"] = _resend(conn, resends.c.original_id == job_id, resends.c.job_id)
         job["resend_of"] = _resend(conn, resends.c.job_id == job_id, resends.c.original_id)
+    _add_leases([job])
     return job
 
 

@@ -132,6 +132,43 @@ def cmd_recover(args):
     return _out(args, _indexer().recover(args.stale_after))
 
 
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = float(seconds)
+    return f"{seconds:.0f}s" if seconds < 120 else (f"{seconds / 60:.0f}m" if seconds < 7200 else f"{seconds / 3600:.1f}h")
+
+
+def cmd_backfills(args: argparse.Namespace) -> int:
+    from app.db import get_engine
+    from app.farcaster import backfill_requests
+
+    engine = get_engine()
+    resent: list[tuple[int, int]] = []
+    if args.resend_failed:
+        with engine.begin() as conn:
+            resent = backfill_requests.resend_failed(conn)
+        _indexer().send_backfills(resent)
+    with engine.connect() as conn:
+        counts = backfill_requests.counts(conn)
+        rows = backfill_requests.listing(conn, state=args.state, limit=args.limit)
+    if args.json:
+        emit_json({"counts": counts, "requests": rows, "resent": [{"id": i, "fid": f} for i, f in resent]})
+        return 0
+    if args.resend_failed:
+        print(f"re-sent {len(resent)} failed backfill(s)" + (f": fids {', '.join(str(f) for _, f in resent)}"
+                                                             if resent else ""))
+    print("  ".join(f"{state}: {n}" for state, n in counts.items()))
+    print(table(["id", "fid", "state", "reason", "age", "running", "took", "pages", "messages", "worker",
+                 "heartbeat", "error"],
+                [[r["id"], r["fid"], r["state"], r["reason"], _age(r["age_seconds"]),
+                  _age(r["running_seconds"]) if r["state"] == "running" else "-", _age(r["took_seconds"]),
+                  r["pages"], r["messages"], r["worker"] or "-",
+                  f"{_age(r['heartbeat_age_seconds'])} ago" if r["heartbeat_age_seconds"] is not None else "-",
+                  (r["error"] or "")[:60]] for r in rows]))
+    return 0
+
+
 def cmd_hub_sim(args):
     from simulators.hub.cli import main
 
@@ -172,6 +209,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("backfill", help="queue a backfill of one fid (not if one is waiting or running)")
     p.add_argument("fid", type=_fid)
     p.set_defaults(func=cmd_backfill)
+    p = sub.add_parser("backfills", help="backfill requests by state: ages, errors, the worker running each")
+    p.add_argument("--state", choices=("pending", "running", "done", "failed"))
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--resend-failed", action="store_true",
+                   help="first queue a new backfill of every target whose latest backfill failed")
+    p.set_defaults(func=cmd_backfills)
     p = sub.add_parser("reconcile", help="queue a hub/database reconciliation of one fid")
     p.add_argument("fid", type=_fid)
     p.add_argument("--allow-deletes", action="store_true",

@@ -34,6 +34,7 @@ from app.farcaster.batch import Batch
 from app.farcaster.messages import ParsedMessage
 from app.farcaster.rows import BASE_COLUMNS, COLUMNS, STATE_COLUMNS
 from app.farcaster.targets import TargetChanges
+from app.platform import leases
 
 # Conflict keys of the last-write-wins tables: (table, the key's columns after fid with their
 # array types). Reactions target a cast or a URL: two keys, so every lookup is an equality
@@ -367,6 +368,7 @@ def apply_batch(conn: Connection, batch: Batch, *, reason: str = "event", expect
     cursors."""
     from app.farcaster import backfill, replay  # late: backfill imports this module
 
+    leases.fence(conn)  # a worker whose lease was taken over writes nothing
     result = ApplyResult(len(batch.messages), len(batch.onchain), len(batch.proofs))
     plan = _Plan(batch)
     if batch.messages:

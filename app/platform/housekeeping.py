@@ -19,6 +19,12 @@ def beat_entries(settings: Any) -> BeatEntries:
             "task": "maintenance.prune_jobs",
             "schedule": timedelta(hours=1),
         },
+        # Liveness-based recovery: re-send the work of dead workers (app/platform/lease_sweep.py).
+        "sweep-leases": {
+            "task": "maintenance.sweep_leases",
+            "schedule": timedelta(seconds=settings.lease_sweep_interval_seconds),
+            "options": {"expires": settings.lease_sweep_interval_seconds},
+        },
     }
     if settings.canary_interval_seconds > 0:
         # A canary per queue proves each pool consumes (a stalled consumer looks alive to a PID check).
@@ -49,7 +55,7 @@ PLATFORM = Pipeline(
     pools=(MAINTENANCE,),
     beat=beat_entries,
     cli=("app.cli.platform:register", "app.cli.local:register"),
-    models=("app.platform.jobs.models", "app.platform.pauses"),
+    models=("app.platform.jobs.models", "app.platform.pauses", "app.platform.lease_models"),
     metrics="app.platform.metrics:PlatformMetrics",
     demo=Demo(seed="app.platform.housekeeping:seed_canaries"),
 )

@@ -26,6 +26,12 @@ class PlatformSettings(BaseSettings):
     jobs_result_max_bytes: int = Field(default=65536, ge=1024)  # larger results are truncated in the jobs table
     canary_interval_seconds: float = Field(default=60, ge=0)  # 0 disables the per-queue liveness canaries
     beat_lock_timeout_seconds: int = Field(default=60, ge=5)  # a standby beat takes over after this
+    # Work leases (app/platform/leases.py): a worker process heartbeats every LEASE_HEARTBEAT_SECONDS;
+    # its leases expire LEASE_TTL_SECONDS after the last one; beat sweeps expired ones every
+    # LEASE_SWEEP_INTERVAL_SECONDS. Loss -> re-sent <= ttl + sweep interval (README "Recovery").
+    lease_heartbeat_seconds: float = Field(default=5, gt=0)
+    lease_ttl_seconds: float = Field(default=20, gt=0)
+    lease_sweep_interval_seconds: float = Field(default=10, gt=0)
     # Worker processes collect cyclic garbage every this many allocations (app/platform/gc_tuning.py); 0 keeps
     # Python's default (700), which spent most of a hub page's decoding time in the collector.
     gc_gen0_threshold: int = Field(default=50_000, ge=0)
@@ -51,6 +57,15 @@ class PlatformSettings(BaseSettings):
     def _redis_scheme(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must be a redis:// or rediss:// URL")
+        return value
+
+    @field_validator("lease_ttl_seconds")
+    @classmethod
+    def _ttl_outlasts_heartbeats(cls, value: float, info: ValidationInfo) -> float:
+        beat = info.data.get("lease_heartbeat_seconds")
+        if beat is not None and value < 2 * beat:
+            raise ValueError(f"must be at least twice LEASE_HEARTBEAT_SECONDS ({beat}): one late heartbeat "
+                             "must not expire a live worker's leases")
         return value
 
     @field_validator("database_url")

@@ -18,6 +18,17 @@ class FreshConnections(Extension):
         dispose_engines()
 
 
+class LeaseRetirement(Extension):
+    """A process leaving on purpose frees its leases now, not after LEASE_TTL_SECONDS."""
+
+    name = "lease retirement"
+
+    def worker_process_exit(self, **_: Any) -> None:
+        from app.platform.lease_worker import stop_process_heartbeat
+
+        stop_process_heartbeat()
+
+
 class GcTuning(Extension):
     """The collector tuning of app.platform.gc_tuning, in the parent before it forks and in each child."""
 

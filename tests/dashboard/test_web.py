@@ -18,6 +18,7 @@ from app.platform.jobs.models import JobAttempt, JobLogLine
 from tests.conftest import ROOT, TEST_ENV
 from tests.dashboard.fixtures import idle_maintenance  # noqa: F401 - a fixture
 from tests.dashboard.rows import job_row
+from tests.support import wait_until
 from tests.dashboard.servers import ADMIN, BASIC_AUTH_ENV, VIEWER, offered_actions, running_dashboard, xsrf_token
 
 
@@ -87,6 +88,22 @@ def test_admin_sees_the_pages_and_their_actions(dashboard, db, redis_client):
     tab = re.search(r'data-tab="FAILURE"\s+href="\?([^"]*)">failure <span class="badge[^"]*">([0-9,]+)<', jobs_page)
     assert tab and "state=FAILURE" in tab[1] and int(tab[2]) == queries.counts_by_queue_and_state()["maintenance"]["FAILURE"]
     assert 'href="/jobs?queue=maintenance&amp;state=STARTED' not in queues.text  # no running job: no link
+
+
+def test_running_jobs_show_their_worker_lease_age_and_heartbeat(dashboard, db):
+    from tests.platform.lease_helpers import expire_owner, take
+
+    running = job_row(name="farcaster.backfill_fid", queue="backfill", state="STARTED", error=None)
+    lost = job_row(name="analysis.analyze", queue="analysis", state="STARTED", error=None)
+    take(get_engine(), "farcaster.backfill_fid", "1:7", owner="backfill@host-a:321", task_id=running)
+    take(get_engine(), "analysis.analyze", lost, owner="analysis@host-b:9", task_id=lost)
+    expire_owner(get_engine(), "analysis@host-b:9")
+    admin = session_for(ADMIN)
+    listing = admin.get(dashboard.url + "/jobs?state=STARTED", timeout=10).text
+    assert 'data-lease-owner="backfill@host-a:321"' in listing and "heartbeat" in listing
+    assert "(not alive)" in listing
+    page = admin.get(f"{dashboard.url}/jobs/{running}", timeout=10).text
+    assert 'id="job-lease"' in page and "on backfill@host-a:321 · lease" in page
 
 
 def test_metrics_carry_the_business_next_to_flowers_own(dashboard, db):
@@ -210,3 +227,32 @@ def test_passwords_reach_flower_by_environment_not_argv(monkeypatch):
         assert flower_env()["FLOWER_BASIC_AUTH"] == "admin:s3cret"
     finally:
         get_settings.cache_clear()
+
+
+def test_admin_switches_a_beat_entry_and_edits_removes_and_cancels_jobs_through_forms(dashboard, idle_maintenance):
+    admin = session_for(ADMIN)
+    token = xsrf_token(admin, dashboard.url + "/schedules")
+    page = admin.get(dashboard.url + "/schedules", timeout=10).text
+    assert 'data-entry="prune-jobs" data-enabled="yes"' in page
+    off = admin.post(dashboard.url + "/schedules/prune-jobs", data={"_xsrf": token, "do": "disable"}, timeout=10)
+    assert "prune-jobs: disabled." in off.text and 'data-entry="prune-jobs" data-enabled="no"' in off.text
+    on = admin.post(dashboard.url + "/schedules/prune-jobs", data={"_xsrf": token, "do": "enable"}, timeout=10)
+    assert 'data-entry="prune-jobs" data-enabled="yes"' in on.text
+    ran = admin.post(dashboard.url + "/schedules/prune-jobs", data={"_xsrf": token, "do": "run"}, timeout=10)
+    assert "prune-jobs: sent now as job" in ran.text
+    assert admin.post(dashboard.url + "/schedules/nope", data={"_xsrf": token, "do": "run"},
+                      timeout=10).status_code == 404
+    assert session_for(VIEWER).post(dashboard.url + "/schedules/prune-jobs", data={"_xsrf": token, "do": "disable"},
+                                    timeout=10).status_code == 403
+
+    failed = job_row(name="maintenance.fail", args=["x"])
+    edited = admin.post(f"{dashboard.url}/jobs/{failed}/retry-edited", timeout=10,
+                        data={"_xsrf": token, "args": '["edited"]', "kwargs": "{}"})
+    assert "Retried with edited arguments as job" in edited.text
+    new_id = re.search(r"Retried with edited arguments as job ([0-9a-f-]+)\.", edited.text)[1]
+    assert new_id != failed and wait_until(lambda: queries.get_job(new_id), message="the retry to be recorded")
+    removed = admin.post(f"{dashboard.url}/jobs/{failed}/remove", data={"_xsrf": token}, timeout=10)
+    assert f"Job {failed} removed." in removed.text and queries.get_job(failed) is None
+    running = job_row(name="maintenance.fail", state="STARTED")
+    cancelled = admin.post(f"{dashboard.url}/jobs/{running}/cancel", data={"_xsrf": token}, timeout=10)
+    assert "Cancelled: revoked: the running attempt finishes" in cancelled.text
