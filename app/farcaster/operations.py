@@ -317,7 +317,7 @@ class Indexer:
         for app_fid, chunks in slices:
             self._send_scans(app_fid, list(chunks))
         with self.engine.begin() as conn:
-            replay.reset_stranded(conn, stale_after_seconds)
+            replay.reset_stranded(conn, stale_after_seconds, self.backfill_time_limit)  # replays run on backfill
             replays = conn.execute(text("SELECT count(*) FROM farcaster_replays WHERE state = 'pending'")).scalar_one()
             replay.prune_marks(conn)
             gap_waiting = conn.execute(text("""

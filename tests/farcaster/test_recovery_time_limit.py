@@ -41,3 +41,32 @@ def test_the_default_limit_is_the_pools(engine, cache_redis):
     stranded = _running_request(engine, 900003, started_seconds_ago=2000)
     ix.recover(60)
     assert stranded in _resent(work)
+
+
+def _running_replay(engine, started_seconds_ago: int) -> int:
+    with engine.begin() as conn:
+        return conn.execute(text("""
+            INSERT INTO farcaster_replays (fids, from_event_ids, reason, state, created_at)
+            VALUES (ARRAY[900004]::bigint[], '{}'::jsonb, 'test', 'running', now() - make_interval(secs => :ago))
+            RETURNING id
+        """), {"ago": started_seconds_ago}).scalar_one()
+
+
+def _replay_state(engine, replay_id: int) -> str:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT state FROM farcaster_replays WHERE id = :i"), {"i": replay_id}).scalar_one()
+
+
+def test_a_replay_running_within_the_backfill_pools_raised_limit_is_left_running(engine, cache_redis, monkeypatch):
+    monkeypatch.setenv("BACKFILL_TIME_LIMIT", "3600")
+    get_settings.cache_clear()
+    try:
+        ix, _ = make_indexer(engine, cache_redis, "http://127.0.0.1:9")
+        busy, lost = _running_replay(engine, 2000), _running_replay(engine, 3700)
+        ix.recover(60)
+        assert _replay_state(engine, busy) == "running"
+        assert _replay_state(engine, lost) != "running"
+    finally:
+        get_settings.cache_clear()
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM farcaster_replays WHERE reason = 'test'"))
