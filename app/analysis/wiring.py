@@ -18,6 +18,7 @@ PIPELINE = Pipeline(
     settings=AnalysisSettings,
     cli=("app.analysis.cli:register",),
     models=("app.analysis.models",),
+    metrics="app.analysis.metrics:AnalysisMetrics",
     processes=(Process("api", "switchyard api", "switchyard api --host 0.0.0.0 --port 8080",
                        ports=("${ANALYSIS_API_PORT:-8080}:8080",)),),
     # Local pages to analyse; the analysis worker may fetch 127.0.0.1 only in the demo.

@@ -42,6 +42,7 @@ PIPELINE = Pipeline(
     beat=beat_entries,
     cli=("app.catalogue.cli:register",),
     models=("app.catalogue.models",),
+    metrics="app.catalogue.metrics:CatalogueMetrics",
     # The default CATALOGUE_IMPORT_URL points at this feed simulator.
     demo=Demo(processes=(DemoProcess("promidata-sim", DEMO_SIMULATOR_COMMAND),),
               seed="app.catalogue.demo:seed_demo"),

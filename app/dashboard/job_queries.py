@@ -1,21 +1,16 @@
-"""The jobs and job pages' reads: keyset-paged lists (newest change first) and one job with its links.
-
-Lists page by (updated_at, id) from the last row shown, never by OFFSET, so the
-hundredth page of 100k failed jobs costs what the first does (ix_jobs_state_updated).
-"""
+"""The jobs and job pages' reads: keyset-paged lists (app.platform.jobs.queries) with the
+dashboard's resend links, and one job with its links."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, select, text, tuple_
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import exists, func, select, text
 
 from app.dashboard.models import Resend
 from app.db import get_engine
-from app.platform.jobs.models import SEARCH_DOCUMENT, Job, JobAttempt, JobLogLine, JobState
-from app.platform.jobs.queries import BadJobPrefix, filter_jobs, ids_with_prefix  # noqa: F401 - the pages use them here
+from app.platform.jobs.models import Job, JobAttempt, JobLogLine, JobState
+from app.platform.jobs.queries import (  # noqa: F401 - the pages use BadJobPrefix, ids_with_prefix, MAX_SEARCH here
+    MAX_SEARCH, BadJobPrefix, Cursor, JobPage, ids_with_prefix, page_jobs)
 
 jobs = Job.__table__
 resends = Resend.__table__
@@ -29,33 +24,6 @@ CHILDREN_SHOWN = 100
 ATTEMPTS_SHOWN = 50  # newest first; a job retried more often than this shows its latest
 
 
-@dataclass(frozen=True)
-class Cursor:
-    """Where a page ended: the last row's (updated_at, id)."""
-
-    updated_at: datetime
-    id: str
-
-    def encode(self) -> str:
-        return f"{self.updated_at.isoformat()}|{self.id}"
-
-    @classmethod
-    def decode(cls, text: str | None) -> "Cursor | None":
-        if not text or "|" not in text:
-            return None
-        at, job_id = text.split("|", 1)
-        try:
-            return cls(datetime.fromisoformat(at), job_id)
-        except ValueError:
-            return None
-
-
-@dataclass
-class JobPage:
-    rows: list[dict[str, Any]]
-    next: Cursor | None  # None on the last page
-
-
 def periodic_task_names(app: Any) -> frozenset[str]:
     """Tasks sent every few seconds (beat's entries, and tasks marked periodic=True such as the
     per-shard polls beat's dispatcher sends): hidden from job lists unless asked for."""
@@ -64,42 +32,15 @@ def periodic_task_names(app: Any) -> frozenset[str]:
     return frozenset(names)
 
 
-MAX_SEARCH = 200
-SEARCH_TIMEOUT_MS = 3000
-
-
 def list_jobs(*, state: str | None = None, queue: str | None = None, name: str | None = None,
               after: Cursor | None = None, limit: int = 50, hide: frozenset[str] = frozenset(),
               search: str | None = None) -> JobPage:
-    """Newest change first; `search`: jobs with every word of it among the values of their
-    arguments or result (a fid, a supplier code, a tool id), through the ix_jobs_search index."""
-    stmt = select(*LIST_COLUMNS).order_by(jobs.c.updated_at.desc(), jobs.c.id.desc()).limit(limit + 1)
-    stmt = filter_jobs(stmt, state=state, queue=queue, name=name)
-    if search and search.strip():
-        if len(search) > MAX_SEARCH:
-            raise ValueError(f"search: at most {MAX_SEARCH} characters")
-        stmt = stmt.where(text(f"{SEARCH_DOCUMENT} @@ plainto_tsquery('simple'::regconfig, :search)")
-                          .bindparams(search=search.strip()))
-    if hide and not name:
-        stmt = stmt.where(jobs.c.name.not_in(sorted(hide)))
-    if after:
-        stmt = stmt.where(tuple_(jobs.c.updated_at, jobs.c.id) < tuple_(after.updated_at, after.id))
-    with get_engine().begin() as conn:
-        if search:
-            # A word that most jobs contain ("true") matches too many rows to sort in time: say so.
-            conn.execute(text(f"SET LOCAL statement_timeout = {SEARCH_TIMEOUT_MS}"))
-        try:
-            rows = [dict(row) for row in conn.execute(stmt).mappings()]
-        except OperationalError as exc:
-            if getattr(exc.orig, "sqlstate", None) != "57014":  # query_canceled
-                raise
-            raise ValueError(f"search: too many jobs contain {search!r} to list them in time; "
-                             f"narrow it with a queue, a state or a task") from None
-    more = len(rows) > limit
-    rows = rows[:limit]
-    _add_resent_as(rows)
-    _add_leases(rows)
-    return JobPage(rows, Cursor(rows[-1]["updated_at"], rows[-1]["id"]) if more else None)
+    """Newest change first, with each row's resend link (see page_jobs for `hide` and `search`)."""
+    page = page_jobs(state=state, queue=queue, name=name, after=after, limit=limit, columns=LIST_COLUMNS,
+                     hide=hide, search=search)
+    _add_resent_as(page.rows)
+    _add_leases(page.rows)
+    return page
 
 
 def failed_jobs(*, queue: str | None = None, after: Cursor | None = None, limit: int = 50) -> JobPage:

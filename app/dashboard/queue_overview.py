@@ -1,7 +1,7 @@
 """The queues page's numbers: per queue, waiting messages (Redis, by priority) and jobs by state.
 
-Counts come from one GROUP BY queue, state (the ix_jobs_queue_state index) and
-one count of scheduled jobs (ix_jobs_state_updated), so the page stays fast as
+Counts come from app.platform.jobs.queries: one GROUP BY queue, state (the ix_jobs_queue_state
+index) and one count of scheduled jobs (ix_jobs_state_updated), so the page stays fast as
 the jobs table grows.
 """
 from __future__ import annotations
@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from app.dashboard.models import Resend
-from app.platform.pauses import Pause, paused_queues
 from app.db import get_engine
+from app.platform.jobs import queries
 from app.platform.jobs.models import Job, JobState
+from app.platform.pauses import Pause, paused_queues
 from app.platform.queues import waiting_by_priority
 from workers.pools import QUEUES, pool_for_queue
 
@@ -58,23 +59,6 @@ class QueueSummary:
         return self.by_state.get(JobState.REVOKED, 0) + self.by_state.get(JobState.REJECTED, 0)
 
 
-def counts_by_state() -> dict[str, dict[str, int]]:
-    stmt = select(jobs.c.queue, jobs.c.state, func.count()).group_by(jobs.c.queue, jobs.c.state)
-    counts: dict[str, dict[str, int]] = {}
-    with get_engine().connect() as conn:
-        for queue, state, n in conn.execute(stmt):
-            counts.setdefault(queue or "", {})[state] = n
-    return counts
-
-
-def scheduled_counts() -> dict[str, int]:
-    stmt = (select(jobs.c.queue, func.count())
-            .where(jobs.c.state == JobState.PENDING, jobs.c.eta.is_not(None))
-            .group_by(jobs.c.queue))
-    with get_engine().connect() as conn:
-        return {queue or "": n for queue, n in conn.execute(stmt)}
-
-
 def retried_failure_counts() -> dict[str, int]:
     """Failed jobs already retried, per queue (from the small resends table outwards)."""
     stmt = (select(jobs.c.queue, func.count())
@@ -86,8 +70,8 @@ def retried_failure_counts() -> dict[str, int]:
 
 def queue_summaries(redis_url: str, queues: tuple[str, ...] = QUEUES) -> list[QueueSummary]:
     waiting = waiting_by_priority(redis_url, queues)
-    counts = counts_by_state()
-    scheduled = scheduled_counts()
+    counts = queries.counts_by_queue_and_state(no_queue="")
+    scheduled = queries.scheduled_counts()
     retried = retried_failure_counts()
     paused = paused_queues()
     summaries = []

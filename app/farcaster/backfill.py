@@ -76,15 +76,17 @@ def mark_sent(engine: Engine, request_ids: list[int]) -> None:
                          {"i": request_ids})
 
 
-def stranded_requests(conn: Connection, older_than_seconds: float) -> list[tuple[int, int]]:
+def stranded_requests(conn: Connection, older_than_seconds: float,
+                      running_limit_seconds: float) -> list[tuple[int, int]]:
     """Open requests whose message may be lost (Redis flushed): pending and not sent recently,
-    or running without finishing well past the pool's time limit."""
+    or running for longer than ``running_limit_seconds`` (the backfill pool's hard time limit,
+    after which its worker is gone) plus the staleness threshold."""
     rows = conn.execute(text("""
         SELECT id, fid FROM farcaster_backfill_requests
         WHERE (state = 'pending' AND COALESCE(sent_at, requested_at) < now() - make_interval(secs => :age))
-           OR (state = 'running' AND COALESCE(sent_at, started_at) < now() - make_interval(secs => :age + 1800))
+           OR (state = 'running' AND COALESCE(sent_at, started_at) < now() - make_interval(secs => :age + :limit))
         ORDER BY id LIMIT 10000
-    """), {"age": older_than_seconds}).all()
+    """), {"age": older_than_seconds, "limit": running_limit_seconds}).all()
     return [(r.id, r.fid) for r in rows]
 
 

@@ -18,11 +18,9 @@ import orjson
 from app.farcaster.messages import (KEY_MESSAGE_TYPES, TABLE_OF_TYPE, HubDataError, ParsedMessage,
                                     ParsedOnChainEvent, ParsedUsernameProof, parse_indexed, parse_key_message,
                                     parse_onchain_event, parse_username_proof)
+from app.farcaster.rows import BYTES_AT, ROWS
 
 STAGED_VERSION = 2
-# Positions of bytes values (bytea columns) in ParsedMessage.values, by table.
-_BYTES_AT = {"casts": (3,), "cast_removes": (0,), "reactions": (3,), "links": (), "verifications": (1, 3, 4),
-             "user_data": ()}
 _UTC = timezone.utc
 
 
@@ -48,7 +46,7 @@ class Batch:
         messages = []
         for m in self.messages.values():
             values = list(m.values)
-            for i in _BYTES_AT[m.table]:
+            for i in BYTES_AT[m.table]:
                 if values[i] is not None:
                     values[i] = values[i].hex()
             messages.append([m.type, m.hash.hex(), m.fid, int(m.timestamp.timestamp()), m.signer.hex(), values])
@@ -73,11 +71,12 @@ class Batch:
         messages = batch.messages
         for mtype, h, fid, ts, signer, values in doc["messages"]:
             table = TABLE_OF_TYPE[mtype]
-            for i in _BYTES_AT[table]:
+            for i in BYTES_AT[table]:
                 if values[i] is not None:
                     values[i] = fromhex(values[i])
             raw = fromhex(h)
-            messages[raw] = ParsedMessage(raw, fid, mtype, table, tuple(values), fromts(ts, _UTC), fromhex(signer))
+            messages[raw] = ParsedMessage(raw, fid, mtype, table, ROWS[table](*values), fromts(ts, _UTC),
+                                          fromhex(signer))
         batch.deleted_by = {fromhex(k): fromhex(v) for k, v in doc["deleted_by"].items()}
         batch.pruned = {fromhex(h) for h in doc["pruned"]}
         batch.revoked = {fromhex(h) for h in doc["revoked"]}

@@ -18,6 +18,8 @@ from typing import Any, Literal, overload
 from eth_abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
 
+from app.farcaster.rows import CastRemoveRow, CastRow, LinkRow, ReactionRow, UserDataRow, VerificationRow
+
 FARCASTER_EPOCH = 1609459200  # 2021-01-01T00:00:00Z, in unix seconds
 
 CAST_ADD, CAST_REMOVE, REACTION_ADD, REACTION_REMOVE = 1, 2, 3, 4
@@ -119,19 +121,19 @@ def _cast_id(value: Any, where: str) -> tuple[int, bytes]:
 
 @dataclass(frozen=True, slots=True)
 class ParsedMessage:
-    """One message as a row of its table: ``values`` follow ``processor.COLUMNS[table]``."""
+    """One message as a row of its table: ``values`` is the table's layout (app.farcaster.rows)."""
 
     hash: bytes
     fid: int
     type: int
     table: str
-    values: tuple  # table-specific columns after (hash, fid, timestamp, signer)
+    values: Any  # the table's row (app.farcaster.rows): its columns after (hash, fid, timestamp, signer)
     timestamp: datetime
     signer: bytes
 
     @property
     def is_follow_link(self) -> bool:
-        return self.table == "links" and self.values[1] == "follow"
+        return self.table == "links" and self.values.link_type == "follow"
 
 
 class _Fallback(Exception):
@@ -200,7 +202,7 @@ def _parse_fast(obj: Any) -> ParsedMessage:
     if type(data) is not dict:
         raise _Fallback
     mtype = MESSAGE_TYPES[data["type"]]
-    values: tuple[Any, ...]  # the row layout of the message's table
+    values: tuple[Any, ...]  # the message's row (app.farcaster.rows)
     fid = _u(data["fid"])
     ts = _fromts(_u(data["timestamp"]) + FARCASTER_EPOCH, tz=_UTC)
     msg_hash = _x(obj["hash"], 20)
@@ -228,13 +230,13 @@ def _parse_fast(obj: Any) -> ParsedMessage:
             else:
                 raise _Fallback
         url = body.get("parentUrl")
-        values = (_s(body["text"]), _s(body.get("type", "CAST")), parent_fid, parent_hash,
-                  None if url is None else _s(url), mentions, positions, embeds)
+        values = CastRow(_s(body["text"]), _s(body.get("type", "CAST")), parent_fid, parent_hash,
+                         None if url is None else _s(url), mentions, positions, embeds)
     elif mtype == CAST_REMOVE:
         body = data["castRemoveBody"]
         if type(body) is not dict:
             raise _Fallback
-        values = (_b(body["targetHash"], 20),)
+        values = CastRemoveRow(_b(body["targetHash"], 20))
     elif mtype == REACTION_ADD or mtype == REACTION_REMOVE:
         body = data["reactionBody"]
         if type(body) is not dict:
@@ -242,31 +244,31 @@ def _parse_fast(obj: Any) -> ParsedMessage:
         rtype = REACTION_TYPES[body["type"]]
         if body.get("targetCastId") is not None:
             tfid, thash = _cid(body["targetCastId"])
-            values = (mtype, rtype, tfid, thash, None)
+            values = ReactionRow(mtype, rtype, tfid, thash, None)
         else:
-            values = (mtype, rtype, None, None, _s(body["targetUrl"]))
+            values = ReactionRow(mtype, rtype, None, None, _s(body["targetUrl"]))
     elif mtype == LINK_ADD or mtype == LINK_REMOVE:
         body = data["linkBody"]
         if type(body) is not dict:
             raise _Fallback
         display = body.get("displayTimestamp")
-        values = (mtype, _s(body["type"]), _u(body["targetFid"]), None if display is None else _u(display))
+        values = LinkRow(mtype, _s(body["type"]), _u(body["targetFid"]), None if display is None else _u(display))
     elif mtype == USER_DATA_ADD:
         body = data["userDataBody"]
         if type(body) is not dict:
             raise _Fallback
-        values = (_s(body["type"]), _s(body["value"]))
+        values = UserDataRow(_s(body["type"]), _s(body["value"]))
     elif mtype == VERIFICATION_ADD or mtype == VERIFICATION_REMOVE:
         body = data["verificationAddAddressBody" if mtype == VERIFICATION_ADD else "verificationRemoveBody"]
         if type(body) is not dict or body.get("protocol", "PROTOCOL_ETHEREUM") != "PROTOCOL_ETHEREUM":
             raise _Fallback  # Solana ones are not indexed: the checked path says so
         if mtype == VERIFICATION_REMOVE:
-            values = (mtype, _x(body["address"], 20), "PROTOCOL_ETHEREUM", None, None, None, None)
+            values = VerificationRow(mtype, _x(body["address"], 20), "PROTOCOL_ETHEREUM", None, None, None, None)
         else:
             block_hash = body["blockHash"]
-            values = (mtype, _x(body["address"], 20), "PROTOCOL_ETHEREUM", _b(body["claimSignature"]),
-                      None if block_hash in (None, "", "0x") else _x(block_hash),
-                      _u(body.get("type", body.get("verificationType", 0))), _u(body.get("chainId", 0)))
+            values = VerificationRow(mtype, _x(body["address"], 20), "PROTOCOL_ETHEREUM", _b(body["claimSignature"]),
+                                     None if block_hash in (None, "", "0x") else _x(block_hash),
+                                     _u(body.get("type", body.get("verificationType", 0))), _u(body.get("chainId", 0)))
     else:
         raise _Fallback
     return ParsedMessage(msg_hash, fid, mtype, TABLE_OF_TYPE[mtype], values, ts, signer)
@@ -276,7 +278,7 @@ def _parse_checked(obj: Any, where: str = "message") -> ParsedMessage:
     data = _field(obj, "data", where)
     type_name = _field(data, "type", f"{where}.data")
     mtype = MESSAGE_TYPES.get(type_name)
-    values: tuple[Any, ...]  # the row layout of the message's table
+    values: tuple[Any, ...]  # the message's row (app.farcaster.rows)
     if mtype is None:
         if isinstance(type_name, str) and type_name.startswith("MESSAGE_TYPE_"):
             raise NotIndexed(type_name)
@@ -304,12 +306,13 @@ def _parse_checked(obj: Any, where: str = "message") -> ParsedMessage:
                 embeds.append({"castId": {"fid": efid, "hash": "0x" + ehash.hex()}})
             else:
                 raise HubDataError(f"{w}.embeds: unexpected embed {e!r}")
-        values = (_str(_field(body, "text", w), f"{w}.text"), _str(body.get("type", "CAST"), f"{w}.type"),
-                  parent_fid, parent_hash, _str(body.get("parentUrl"), f"{w}.parentUrl", optional=True),
-                  mentions, positions, embeds)  # embeds: JSON-encoded by the processor (only when written)
+        values = CastRow(_str(_field(body, "text", w), f"{w}.text"), _str(body.get("type", "CAST"), f"{w}.type"),
+                         parent_fid, parent_hash, _str(body.get("parentUrl"), f"{w}.parentUrl", optional=True),
+                         mentions, positions, embeds)
     elif mtype == CAST_REMOVE:
         body = _field(data, "castRemoveBody", w)
-        values = (_b64(_field(body, "targetHash", f"{w}.castRemoveBody"), f"{w}.castRemoveBody.targetHash", size=20),)
+        values = CastRemoveRow(_b64(_field(body, "targetHash", f"{w}.castRemoveBody"),
+                                    f"{w}.castRemoveBody.targetHash", size=20))
     elif mtype in (REACTION_ADD, REACTION_REMOVE):
         body = _field(data, "reactionBody", w)
         w += ".reactionBody"
@@ -321,14 +324,14 @@ def _parse_checked(obj: Any, where: str = "message") -> ParsedMessage:
             turl = None
         else:
             tfid, thash, turl = None, None, _str(_field(body, "targetUrl", w), f"{w}.targetUrl")
-        values = (mtype, rtype, tfid, thash, turl)
+        values = ReactionRow(mtype, rtype, tfid, thash, turl)
     elif mtype in (LINK_ADD, LINK_REMOVE):
         body = _field(data, "linkBody", w)
         w += ".linkBody"
         display = body.get("displayTimestamp")
-        values = (mtype, _str(_field(body, "type", w), f"{w}.type"),
-                  _int(_field(body, "targetFid", w), f"{w}.targetFid"),
-                  None if display is None else _int(display, f"{w}.displayTimestamp"))
+        values = LinkRow(mtype, _str(_field(body, "type", w), f"{w}.type"),
+                         _int(_field(body, "targetFid", w), f"{w}.targetFid"),
+                         None if display is None else _int(display, f"{w}.displayTimestamp"))
     elif mtype == VERIFICATION_ADD:
         body = _field(data, "verificationAddAddressBody", w)
         w += ".verificationAddAddressBody"
@@ -336,21 +339,22 @@ def _parse_checked(obj: Any, where: str = "message") -> ParsedMessage:
         if protocol != "PROTOCOL_ETHEREUM":
             raise NotIndexed(f"verification over {protocol}")
         vtype = body.get("type", body.get("verificationType", 0))  # Hubble: verificationType
-        values = (mtype, _hex(_field(body, "address", w), f"{w}.address", size=20), protocol,
-                  _b64(_field(body, "claimSignature", w), f"{w}.claimSignature"),
-                  _hex(_field(body, "blockHash", w), f"{w}.blockHash", optional=True),
-                  _int(vtype, f"{w}.type"), _int(body.get("chainId", 0), f"{w}.chainId"))
+        values = VerificationRow(mtype, _hex(_field(body, "address", w), f"{w}.address", size=20), protocol,
+                                 _b64(_field(body, "claimSignature", w), f"{w}.claimSignature"),
+                                 _hex(_field(body, "blockHash", w), f"{w}.blockHash", optional=True),
+                                 _int(vtype, f"{w}.type"), _int(body.get("chainId", 0), f"{w}.chainId"))
     elif mtype == VERIFICATION_REMOVE:
         body = _field(data, "verificationRemoveBody", w)
         w += ".verificationRemoveBody"
         protocol = _str(body.get("protocol", "PROTOCOL_ETHEREUM"), f"{w}.protocol")
         if protocol != "PROTOCOL_ETHEREUM":
             raise NotIndexed(f"verification remove over {protocol}")
-        values = (mtype, _hex(_field(body, "address", w), f"{w}.address", size=20), protocol, None, None, None, None)
+        values = VerificationRow(mtype, _hex(_field(body, "address", w), f"{w}.address", size=20), protocol,
+                                 None, None, None, None)
     else:  # USER_DATA_ADD
         body = _field(data, "userDataBody", w)
         w += ".userDataBody"
-        values = (_str(_field(body, "type", w), f"{w}.type"), _str(_field(body, "value", w), f"{w}.value"))
+        values = UserDataRow(_str(_field(body, "type", w), f"{w}.type"), _str(_field(body, "value", w), f"{w}.value"))
     return ParsedMessage(msg_hash, fid, mtype, TABLE_OF_TYPE[mtype], values, ts, signer)
 
 

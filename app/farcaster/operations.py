@@ -24,6 +24,12 @@ log = logging.getLogger(__name__)
 RESEND_EVERY = 600  # seconds between re-sends of one unapplied staged batch by the periodic recovery
 
 
+def _pool_time_limit(pool: str) -> float:
+    from app.settings import get_settings
+
+    return get_settings().pool(pool).time_limit
+
+
 class Enqueue(Protocol):
     def backfill(self, request_ids: list[int]) -> None: ...  # one task for several requests
     def apply_staged(self, batch_id: int) -> None: ...
@@ -39,6 +45,8 @@ class Indexer:
     cache: TargetCache
     enqueue: Enqueue
     client_factory: Callable[[], HubClient] = field(default=None)  # type: ignore[assignment]
+    # A running backfill lasts at most its pool's hard time limit (workers/pools.py, BACKFILL_TIME_LIMIT).
+    backfill_time_limit: float = field(default_factory=lambda: _pool_time_limit("backfill"))
 
     @property
     def client(self) -> HubClient:
@@ -339,7 +347,7 @@ class Indexer:
         with self.engine.connect() as conn:
             batches = unapplied_batches(conn, stale_after_seconds)
             requests = (backfill.open_requests(conn) if stale_after_seconds <= 0
-                        else backfill.stranded_requests(conn, stale_after_seconds))
+                        else backfill.stranded_requests(conn, stale_after_seconds, self.backfill_time_limit))
             # Apps never listed re-run discovery; listed ones get their undone slices again.
             apps = list(conn.execute(text("""
                 SELECT a.fid FROM farcaster_client_apps a
@@ -363,7 +371,7 @@ class Indexer:
         for app_fid, chunks in slices:
             self._send_scans(app_fid, list(chunks))
         with self.engine.begin() as conn:
-            replay.reset_stranded(conn, stale_after_seconds)
+            replay.reset_stranded(conn, stale_after_seconds, self.backfill_time_limit)  # replays run on backfill
             replays = conn.execute(text("SELECT count(*) FROM farcaster_replays WHERE state = 'pending'")).scalar_one()
             replay.prune_marks(conn)
             gap_waiting = conn.execute(text("""

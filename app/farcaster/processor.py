@@ -32,30 +32,19 @@ from sqlalchemy import Connection, text
 from app.farcaster import targets
 from app.farcaster.batch import Batch
 from app.farcaster.messages import ParsedMessage
+from app.farcaster.rows import BASE_COLUMNS, COLUMNS, STATE_COLUMNS
 from app.farcaster.targets import TargetChanges
 from app.platform import leases
 
-BASE_COLUMNS = ("hash", "fid", "timestamp", "signer")
-COLUMNS = {
-    "casts": ("text", "cast_type", "parent_fid", "parent_hash", "parent_url", "mentions", "mentions_positions",
-              "embeds"),
-    "cast_removes": ("target_hash",),
-    "reactions": ("message_type", "reaction_type", "target_cast_fid", "target_cast_hash", "target_url"),
-    "links": ("message_type", "link_type", "target_fid", "display_timestamp"),
-    "verifications": ("message_type", "address", "protocol", "claim_signature", "block_hash", "verification_type",
-                      "chain_id"),
-    "user_data": ("user_data_type", "value"),
-}
-STATE_COLUMNS = ("deleted_at", "deleted_by", "pruned_at", "revoked_at")
 # Conflict keys of the last-write-wins tables: (table, the key's columns after fid with their
-# array types and their positions in ParsedMessage.values). Reactions target a cast or a URL:
-# two keys, so every lookup is an equality without NULLs.
+# array types). Reactions target a cast or a URL: two keys, so every lookup is an equality
+# without NULLs.
 LWW_KEYS = (
-    ("reactions", (("reaction_type", "smallint", 1), ("target_cast_hash", "bytea", 3))),
-    ("reactions", (("reaction_type", "smallint", 1), ("target_url", "text", 4))),
-    ("links", (("link_type", "text", 1), ("target_fid", "bigint", 2))),
-    ("verifications", (("address", "bytea", 1),)),
-    ("user_data", (("user_data_type", "text", 0),)),
+    ("reactions", (("reaction_type", "smallint"), ("target_cast_hash", "bytea"))),
+    ("reactions", (("reaction_type", "smallint"), ("target_url", "text"))),
+    ("links", (("link_type", "text"), ("target_fid", "bigint"))),
+    ("verifications", (("address", "bytea"),)),
+    ("user_data", (("user_data_type", "text"),)),
 )
 MESSAGES_PER_FID_TO_ASK = 8  # a batch with this many messages per fid asks which fids have rows
 LOCK_CLASS = 0x4643  # advisory lock namespace ("FC")
@@ -200,11 +189,11 @@ class _Plan:
                 continue
             groups: dict[tuple, list[tuple]] = defaultdict(list)  # key -> [(timestamp, order, hash)]
             for m in rows:
-                k = (m.fid, *(m.values[i] for _, _, i in key))
+                k = (m.fid, *(getattr(m.values, column) for column, _ in key))
                 if None in k:
                     continue
                 if self.state[m.hash].live:
-                    groups[k].append((m.timestamp, m.values[0] if table != "user_data" else 0, m.hash))
+                    groups[k].append((m.timestamp, m.values.message_type if table != "user_data" else 0, m.hash))
                 else:
                     groups.setdefault(k, [])
             keys = [k for k in groups if self.may_have_rows(table, k[0])]
@@ -220,10 +209,10 @@ class _Plan:
     def _read_live(self, cur, table: str, key: tuple, keys: list[tuple], groups: dict) -> None:
         # LATERAL makes each key one index probe, whatever the (often stale, during bulk
         # loads) statistics say.
-        names = [c for c, _, _ in key]
+        names = [c for c, _ in key]
         cur.execute(f"""
             SELECT x.hash, k.fid, {", ".join(f"k.{c}" for c in names)}, x.timestamp, x.mt
-            FROM unnest(%b::bigint[], {", ".join(f"%b::{t}[]" for _, t, _ in key)}) AS k(fid, {", ".join(names)})
+            FROM unnest(%b::bigint[], {", ".join(f"%b::{t}[]" for _, t in key)}) AS k(fid, {", ".join(names)})
             CROSS JOIN LATERAL (
                 SELECT l.hash, l.timestamp, {"l.message_type" if table != "user_data" else "0"} AS mt
                 FROM farcaster_{table} l
@@ -242,7 +231,7 @@ class _Plan:
         casts = {m.hash: m.fid for m in self.by_table.get("casts", ())}
         outside = []
         for r in self.by_table.get("cast_removes", ()):
-            target = r.values[0]
+            target = r.values.target_hash
             if target in casts:
                 if casts[target] == r.fid and not self.state[target].deleted:
                     self.mark_deleted("casts", target, r.hash)
@@ -263,8 +252,9 @@ class _Plan:
             if m.hash in self.stored:
                 continue
             s = self.state[m.hash]
-            values = m.values if table != "casts" else (*m.values[:5], _pg_array(m.values[5]),
-                                                        _pg_array(m.values[6]), orjson.dumps(m.values[7]).decode())
+            values = m.values if table != "casts" else m.values._replace(
+                mentions=_pg_array(m.values.mentions), mentions_positions=_pg_array(m.values.mentions_positions),
+                embeds=orjson.dumps(m.values.embeds).decode())
             yield (m.hash, m.fid, m.timestamp, m.signer, *values, now if s.deleted else None, s.deleted_by,
                    now if s.pruned else None, now if s.revoked else None)
 
@@ -400,7 +390,7 @@ def apply_batch(conn: Connection, batch: Batch, *, reason: str = "event", expect
         _insert_proofs(conn, batch)
 
     # Graph expansion: follows by roots and signer adds requested by client apps.
-    follows = [(m.fid, m.values[2]) for m in plan.by_table.get("links", ()) if m.values[1] == "follow"]
+    follows = [(m.fid, m.values.target_fid) for m in plan.by_table.get("links", ()) if m.is_follow_link]
     if follows:
         roots = set(conn.execute(text("SELECT fid FROM farcaster_targets WHERE fid = ANY(:f) AND is_root"),
                                  {"f": sorted({f for f, _ in follows})}).scalars())

@@ -191,9 +191,10 @@ def run_pending(engine: Engine, client: HubClient, *, add_to_cache: Callable[[li
     return result
 
 
-def reset_stranded(conn: Connection, older_than_seconds: float) -> int:
-    """Replays left running by a worker that died: pending again."""
+def reset_stranded(conn: Connection, older_than_seconds: float, running_limit_seconds: float) -> int:
+    """Replays left running by a worker that died (running longer than ``running_limit_seconds``,
+    the backfill pool's hard time limit, plus the staleness threshold): pending again."""
     return conn.execute(text("""
         UPDATE farcaster_replays SET state = 'pending'
         WHERE state = 'running' AND created_at < now() - make_interval(secs => :a)
-    """), {"a": older_than_seconds + 1800}).rowcount
+    """), {"a": older_than_seconds + running_limit_seconds}).rowcount

@@ -57,6 +57,7 @@ PIPELINE = Pipeline(
     beat=beat_entries,
     cli=("app.farcaster.cli:register",),
     models=("app.farcaster.models", "app.farcaster.read_api.models"),
+    metrics="app.farcaster.metrics:FarcasterMetrics",
     services="app.farcaster.services:build_indexer",
     demo=Demo(processes=(DemoProcess("hub-sim", HUB_SIM_COMMAND, env=HUB_SIM_ENV),),
               seed="app.farcaster.demo:seed_demo"),

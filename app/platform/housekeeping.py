@@ -56,5 +56,6 @@ PLATFORM = Pipeline(
     beat=beat_entries,
     cli=("app.cli.platform:register", "app.cli.local:register"),
     models=("app.platform.jobs.models", "app.platform.pauses", "app.platform.lease_models"),
+    metrics="app.platform.metrics:PlatformMetrics",
     demo=Demo(seed="app.platform.housekeeping:seed_canaries"),
 )

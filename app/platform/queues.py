@@ -20,7 +20,12 @@ def _client(url: str) -> redis.Redis:
 
 def waiting_by_priority(url: str, queues: list[str] | tuple[str, ...]) -> dict[str, dict[int, int]]:
     """{queue: {priority step: messages waiting}} in one pipelined round trip."""
-    pipe = _client(url).pipeline(transaction=False)
+    return waiting_by_priority_on(_client(url), queues)
+
+
+def waiting_by_priority_on(client: redis.Redis, queues: list[str] | tuple[str, ...]) -> dict[str, dict[int, int]]:
+    """The same, on a client the caller holds (its own timeouts)."""
+    pipe = client.pipeline(transaction=False)
     for queue in queues:
         for step in PRIORITY_STEPS:
             pipe.llen(priority_list_key(queue, step))

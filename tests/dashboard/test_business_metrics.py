@@ -14,7 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from app.dashboard import business_metrics
-from app.dashboard.business_metrics import SEQ_BITS, install, uninstall
+from app.dashboard.business_metrics import install, uninstall
+from app.farcaster.realtime import SEQ_BITS
 from tests.conftest import ROOT, TEST_ENV
 
 
@@ -318,7 +319,7 @@ def test_hub_down_is_a_scrape_error_and_is_not_retried_every_scrape(db, engine, 
     asked = len(requests)
     assert asked >= 1
     assert scrape(registry).value("switchyard_metrics_scrape_error", source="hub") == 1
-    assert len(requests) == asked and collector._hub._failed_at is not None  # left alone until the retry time
+    assert len(requests) == asked and collector.part("farcaster").hub._failed_at is not None  # left alone until the retry time
 
 
 def test_no_cursors_means_no_hub_requests(db, engine, redis_client, registry):
@@ -439,8 +440,8 @@ def test_catching_up_takes_smaller_chunks_after_a_failed_scrape(db, engine, redi
         conn.execute(text("LOCK TABLE farcaster_staged_batches IN ACCESS EXCLUSIVE MODE"))
         assert scrape(registry).value("switchyard_metrics_scrape_error", source="postgresql") == 1
         conn.rollback()
-    assert collector.staged_chunk == 2
+    assert collector.part("farcaster").staged_chunk == 2
     counts = [scrape(registry) for _ in range(5)]
     assert [s.has("switchyard_farcaster_events_indexed_total") for s in counts][:3] == [False, False, True]
     assert counts[-1].value("switchyard_farcaster_events_indexed_total", shard=1) == 8
-    assert collector.staged_chunk == 4
+    assert collector.part("farcaster").staged_chunk == 4

@@ -179,7 +179,7 @@ def test_jobs_are_found_by_a_value_in_their_arguments_or_result(db, monkeypatch)
     with get_engine().begin() as conn:  # a word 20,000 jobs contain, and 1 ms to list them: a clear refusal
         conn.execute(text("INSERT INTO jobs (id, name, queue, state, args) SELECT 'common-' || i, "
                           "'maintenance.fail', 'maintenance', 'SUCCESS', '[\"common\"]' FROM generate_series(1, 20000) i"))
-    monkeypatch.setattr(job_queries, "SEARCH_TIMEOUT_MS", 1)
+    monkeypatch.setattr("app.platform.jobs.queries.SEARCH_TIMEOUT_MS", 1)
     with pytest.raises(ValueError, match="too many jobs contain 'common'"):
         job_queries.list_jobs(search="common")
 
