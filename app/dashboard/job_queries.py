@@ -152,23 +152,27 @@ def scheduled_jobs(queue: str, limit: int = 50) -> list[dict[str, Any]]:
 FLOW_DEPTH = 4  # levels of descendants shown (supplier sync -> family -> image upload is 2)
 FLOW_SHOWN = 50  # jobs listed per level; the counts cover them all
 
+# The rows travel in the recursive query itself: joined back to jobs afterwards, the planner's
+# guess of the recursion's size (millions) picked a scan of the whole table.
 _FLOW = text("""
-    WITH RECURSIVE flow(id, depth) AS (
-        SELECT id, 1 FROM jobs WHERE parent_id = :id
+    WITH RECURSIVE flow(id, name, state, updated_at, depth) AS (
+        SELECT id, name, state, updated_at, 1 FROM jobs WHERE parent_id = :id
         UNION ALL
-        SELECT j.id, f.depth + 1 FROM jobs j JOIN flow f ON j.parent_id = f.id WHERE f.depth < :depth
+        SELECT j.id, j.name, j.state, j.updated_at, f.depth + 1
+        FROM flow f JOIN jobs j ON j.parent_id = f.id WHERE f.depth < :depth
     )
-    SELECT f.depth, j.id, j.name, j.state, j.updated_at,
-           count(*) OVER (PARTITION BY f.depth, j.name, j.state) AS same,
-           row_number() OVER (PARTITION BY f.depth ORDER BY j.updated_at DESC, j.id) AS n
-    FROM flow f JOIN jobs j ON j.id = f.id
+    SELECT depth, id, name, state, updated_at,
+           count(*) OVER (PARTITION BY depth, name, state) AS same,
+           row_number() OVER (PARTITION BY depth ORDER BY updated_at DESC, id) AS n
+    FROM flow
 """)
 
 
 def flow_tree(job_id: str, depth: int = FLOW_DEPTH, shown: int = FLOW_SHOWN) -> list[dict[str, Any]]:
     """A job's descendants level by level: per level the counts by task and state, and its newest jobs."""
     levels: dict[int, dict[str, Any]] = {}
-    with get_engine().connect() as conn:
+    with get_engine().begin() as conn:
+        conn.execute(text("SET LOCAL jit = off"))  # compiling it cost more than running it
         for row in conn.execute(_FLOW, {"id": job_id, "depth": depth}):
             level = levels.setdefault(row.depth, {"depth": row.depth, "counts": {}, "jobs": [], "total": 0})
             level["counts"][(row.name, row.state)] = row.same
