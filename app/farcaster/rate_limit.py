@@ -1,6 +1,8 @@
-"""One hub request budget shared by every worker: a token bucket in Redis (a Lua script, so
-take-or-wait is atomic). Losing the key only resets the bucket; if Redis is unreachable the
-limiter lets requests through rather than stopping the indexer (the hub's 429s still apply)."""
+"""One hub request budget shared by every worker on every host: a token bucket in Redis (a Lua
+script, so take-or-wait is atomic). The bucket runs on Redis's clock (TIME inside the script), so
+hosts whose clocks disagree still share one rate: a client clock ahead would otherwise refill the
+bucket, one behind would starve it. Losing the key only resets the bucket; if Redis is unreachable
+the limiter lets requests through rather than stopping the indexer (the hub's 429s still apply)."""
 from __future__ import annotations
 
 import logging
@@ -10,11 +12,13 @@ import redis
 
 log = logging.getLogger(__name__)
 
-# KEYS[1] bucket; ARGV: rate/s, capacity, now (ms). Returns 0 if a token was taken, else ms to wait.
+# KEYS[1] bucket; ARGV: rate/s, capacity. Returns 0 if a token was taken, else ms to wait.
+# Redis >= 5 replicates a script's effects, not the script, so reading TIME before a write is allowed.
 TOKEN_BUCKET = """
 local rate = tonumber(ARGV[1])
 local capacity = tonumber(ARGV[2])
-local now = tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens = tonumber(state[1]) or capacity
 local at = tonumber(state[2]) or now
@@ -36,10 +40,14 @@ class RateLimiter:
         self._script = client.register_script(TOKEN_BUCKET)
         self._warned = False
 
+    def try_acquire(self) -> int:
+        """Take a token if one is there: 0, else the milliseconds until one will be."""
+        return int(self._script(keys=[self.key], args=[self.rate, self.capacity]))
+
     def acquire(self) -> None:
         while True:
             try:
-                wait_ms = int(self._script(keys=[self.key], args=[self.rate, self.capacity, int(time.time() * 1000)]))
+                wait_ms = self.try_acquire()
             except redis.RedisError:
                 if not self._warned:
                     log.warning("hub rate limiter unavailable (Redis); requests are not throttled", exc_info=True)
