@@ -66,6 +66,9 @@ class Settings(_PoolOverrides):  # type: ignore[misc, valid-type]
     jobs_result_max_bytes: int = Field(default=65536, ge=1024)  # larger results are truncated in the jobs table
     canary_interval_seconds: float = Field(default=60, ge=0)  # 0 disables the per-queue liveness canaries
     beat_lock_timeout_seconds: int = Field(default=60, ge=5)  # a standby beat takes over after this
+    # `switchyard up` restarts a pool whose queue had messages waiting and a free slot but started
+    # nothing for this long (a Celery-on-Redis consumer can stall after reconnects); 0 disables.
+    consumption_stall_seconds: float = Field(default=180, ge=0)
     # Worker processes collect cyclic garbage every this many allocations (app/gc_tuning.py); 0 keeps
     # Python's default (700), which spent most of a hub page's decoding time in the collector.
     gc_gen0_threshold: int = Field(default=50_000, ge=0)

@@ -11,6 +11,9 @@ from honcho import manager as honcho_manager
 from honcho.manager import Manager
 from honcho.printer import Printer
 
+from app.localrun.supervisor import Supervisor
+from app.localrun.watchdog import watch_consumption
+
 from app.localrun.demos import DEMO_PROCESSES, SEEDERS
 from app.localrun.services import PrivateService, ServiceUnavailable, ensure_postgres, ensure_redis
 from app.settings import get_settings
@@ -43,7 +46,8 @@ def _announce_when_ready(manager: Manager, pool_names: list[str], run_demos: boo
         _say(f"WARNING: pools not answering after 120 s: {', '.join(sorted(waiting))}")
     host = "127.0.0.1" if settings.flower_address in ("0.0.0.0", "") else settings.flower_address
     _say(f"Flower dashboard: http://{host}:{settings.flower_port}/")
-    _say(f"every pool is up ({len(pool_names) - len(waiting)}/{len(pool_names)}); Ctrl-C stops everything")
+    _say(f"every pool is up ({len(pool_names) - len(waiting)}/{len(pool_names)}); a process that dies is "
+         "restarted; Ctrl-C stops everything")
     if run_demos:
         for seed in SEEDERS:
             try:
@@ -84,7 +88,7 @@ def run(*, demos: bool = True) -> int:
         env = dict(os.environ)
         # Commands in the Procfile (`switchyard`, `celery`) come from this interpreter's environment.
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-        manager = Manager(Printer(sys.stdout))
+        manager = Supervisor(Printer(sys.stdout))
         if demos:
             for process in DEMO_PROCESSES:
                 manager.add_process(process.name, process.command, env=env, cwd=str(ROOT))
@@ -93,6 +97,10 @@ def run(*, demos: bool = True) -> int:
         threading.Thread(
             target=_announce_when_ready, args=(manager, [p.name for p in POOLS], demos), daemon=True
         ).start()
+        if settings.consumption_stall_seconds > 0:
+            watch_consumption(manager.restart, lambda: manager.terminating,
+                              stall_after=settings.consumption_stall_seconds,
+                              interval=min(15.0, settings.consumption_stall_seconds / 4))
         manager.loop()
         return manager.returncode or 0
     finally:
