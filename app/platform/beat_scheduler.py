@@ -51,8 +51,21 @@ class ResilientRedBeatScheduler(redbeat.RedBeatScheduler):
             return
         if self._schedule_written:
             log.warning("beat: the schedule is gone from Redis (data lost); writing it again")
+            self._declare_queues()
         self._schedule_written = False
         self.setup_schedule()
+
+    def _declare_queues(self) -> None:
+        """Bind every queue again: kombu routes by binding sets in Redis, and a producer that
+        already declared a queue does not do it again, so after lost data its messages would go
+        to no queue until the workers restarted."""
+        from workers.pools import QUEUES
+
+        with self.app.connection_for_write() as conn:
+            channel = conn.default_channel
+            for name in QUEUES:
+                self.app.amqp.queues[name].bind(channel).declare()
+        log.info("beat: declared the %d queues again", len(QUEUES))
 
     # --- lock ---------------------------------------------------------------
     def _new_lock(self) -> Any:

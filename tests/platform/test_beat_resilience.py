@@ -16,6 +16,7 @@ from app.queues import waiting
 from tests.conftest import ROOT, TEST_ENV
 from tests.private_services import PrivateRedis
 from tests.support import stop_process, wait_until
+from workers.pools import QUEUES
 
 LOCK_TIMEOUT = 6
 STATICS_KEY = "switchyard:redbeat:statics"
@@ -54,8 +55,10 @@ def test_beat_survives_flushall_and_a_redis_restart(redis_server, tmp_path):
         wait_until(lambda: canaries_waiting(redis_server) >= 1, timeout=60, message="beat to send a canary")
 
         redis_server.client().flushall()
-        wait_until(lambda: redis_server.client().exists(STATICS_KEY) and canaries_waiting(redis_server) >= 1,
-                   timeout=30, message="the schedule to be written again and canaries to flow after FLUSHALL")
+        bindings = [f"_kombu.binding.{queue}" for queue in QUEUES]
+        wait_until(lambda: redis_server.client().exists(STATICS_KEY) and canaries_waiting(redis_server) >= 1
+                   and redis_server.client().exists(*bindings) == len(bindings),
+                   timeout=30, message="schedule, queue bindings and canaries back after FLUSHALL")
         alive(beat, log_path)
 
         redis_server.restart()  # SIGKILL without persistence: every key is gone, every socket cut
