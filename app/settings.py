@@ -165,7 +165,7 @@ class Settings(_PoolOverrides):  # type: ignore[misc, valid-type]
     @classmethod
     def _redis_scheme(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError(f"must be a redis:// or rediss:// URL")
+            raise ValueError("must be a redis:// or rediss:// URL")
         return value
 
     @field_validator("database_url")
@@ -175,7 +175,7 @@ class Settings(_PoolOverrides):  # type: ignore[misc, valid-type]
             # Always use psycopg 3, whatever driver the URL names.
             value = "postgresql+psycopg://" + value.split("://", 1)[1]
         if not value.startswith("postgresql+psycopg://"):
-            raise ValueError(f"must be a postgresql:// URL")
+            raise ValueError("must be a postgresql:// URL")
         return value
 
     @field_validator("flower_basic_auth")

@@ -61,7 +61,7 @@ def analyze(self: Any, tool_id: Any = None, url: Any = None, description: Any = 
             if exc.retry_after is not None:  # the server said when; still bounded by our cap
                 delay = max(delay, min(exc.retry_after, settings.analysis_retry_max_delay))
             store.mark_retrying(job_id, f"attempt {attempt} of {max_attempts} failed: {exc}; retrying in {delay:.1f}s")
-            raise self.retry(exc=exc, countdown=delay)
+            raise self.retry(exc=exc, countdown=delay) from exc
         _fail(job_id, f"failed after {attempt} attempts: {exc}")
     except PageRefusedError as exc:
         _fail(job_id, str(exc))

@@ -91,7 +91,7 @@ def sync_supplier(self: Any, supplier_code: str, run_id: str | None = None,
         if self.request.retries < settings.catalogue_supplier_max_retries:
             raise self.retry(exc=exc, countdown=_backoff(settings.catalogue_supplier_retry_delay_seconds,
                                                          self.request.retries),
-                             max_retries=settings.catalogue_supplier_max_retries)
+                             max_retries=settings.catalogue_supplier_max_retries) from exc
         pipeline.fail_sync(engine, sync_id, str(exc))
         raise
     pipeline.sync_categories(engine, default_client(), index, limits)
@@ -144,7 +144,7 @@ def sync_family(self: Any, sync_id: int, sku: str, json_url: str, feed_hash: str
         if retries >= limit:
             raise
         raise self.retry(exc=exc, countdown=_backoff(settings.catalogue_family_retry_delay_seconds, retries),
-                         max_retries=limit)
+                         max_retries=limit) from exc
     if len(uploads) > settings.catalogue_fan_out_above:
         # The product-family pool (3 processes) is the pipeline's narrowest stage: hand many
         # per-image publishes to the image pool instead of doing them here.
@@ -192,7 +192,7 @@ def upload_image(self: Any, sync_id: int, image_url: str) -> dict[str, Any]:
         if retries >= limit:
             raise
         raise self.retry(exc=exc, countdown=_backoff(settings.catalogue_image_retry_delay_seconds, retries),
-                         max_retries=limit)
+                         max_retries=limit) from exc
     return {"sync_id": sync_id, "image_id": result.image_id, "outcome": result.outcome,
             "storage_key": result.storage_key, "reason": result.reason}
 

@@ -159,11 +159,16 @@ def poll_shard(self: Any, shard_index: int) -> dict:
         raise InvalidArguments(f"shard_index must be a non-negative integer, got {shard_index!r}")
     settings = get_settings()
     ix = indexer()
+
+    def _send_staged(ids: list[int]) -> None:
+        for batch_id in ids:
+            apply_staged.apply_async(args=[batch_id])
+
     # Each segment's batches are sent as soon as they are committed: appliers start on a
     # backlog while the poll is still reading it.
     result = realtime.poll_shard(ix.engine, _client(), ix.cache, shard_index, page_size=settings.hub_page_size,
                                  max_pages=settings.realtime_max_pages_per_poll,
-                                 on_staged=lambda ids: [apply_staged.apply_async(args=[b]) for b in ids])
+                                 on_staged=_send_staged)
     if result.gap:
         reconcile_all.apply_async(kwargs={"reason": result.gap})
     return result.as_dict()

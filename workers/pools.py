@@ -29,7 +29,7 @@ class Pool:
 
     def with_overrides(self, **overrides: int | None) -> "Pool":
         """Return a copy with the non-None overrides applied."""
-        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
 
 
 POOLS: tuple[Pool, ...] = (

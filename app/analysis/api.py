@@ -24,7 +24,7 @@ from app.analysis import store
 from app.analysis.body_limit import BodySizeLimit
 from app.analysis.health import queue_health
 from app.analysis.request import InvalidRequestError, parse_request
-from app.analysis.schemas import Accepted, AnalyzeBody, ErrorBody, Health, JobView
+from app.analysis.schemas import Accepted, AnalyzeBody, ErrorBody, FieldError, Health, JobView
 from app.analysis.submission import BrokerUnavailableError, submit
 from app.settings import Settings, get_settings
 
@@ -38,7 +38,8 @@ class ApiError(Exception):
     def __init__(self, status: int, error: str, fields: list[dict[str, str]] | None = None,
                  headers: dict[str, str] | None = None) -> None:
         super().__init__(error)
-        self.status, self.error, self.fields, self.headers = status, error, fields or [], headers
+        self.status, self.error, self.headers = status, error, headers
+        self.fields = [FieldError(**f) for f in fields or []]
 
 
 def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -79,11 +80,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                     allow_private=settings.analysis_allow_private_addresses)
         except InvalidRequestError as exc:
             raise ApiError(400, "invalid request", [{"field": API_FIELDS.get(name, name), "message": problem}
-                                                    for name, problem in exc.fields])
+                                                    for name, problem in exc.fields]) from None
         try:
             record = submit(request)
         except BrokerUnavailableError as exc:
-            raise ApiError(503, str(exc))
+            raise ApiError(503, str(exc)) from None
         accepted = Accepted(jobId=record["id"], status=record["status"], timestamp=record["created_at"])
         return JSONResponse(accepted.model_dump(mode="json"), status_code=202,
                             headers={"Location": f"/v1/analyze/{record['id']}"})
@@ -128,8 +129,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        fields = [{"field": "body" if e.get("type") == "json_invalid" else _field_name(e.get("loc", ())),
-                   "message": str(e.get("msg", "invalid"))} for e in exc.errors()]
+        fields = [FieldError(field="body" if e.get("type") == "json_invalid" else _field_name(e.get("loc", ())),
+                             message=str(e.get("msg", "invalid"))) for e in exc.errors()]
         return JSONResponse(ErrorBody(error="invalid request", fields=fields).model_dump(), status_code=400)
 
 

@@ -7,6 +7,8 @@ way the analysis worker needs ANALYSIS_ALLOW_PRIVATE_ADDRESSES=true (127.0.0.1).
 """
 from __future__ import annotations
 
+import functools
+
 from app.analysis.page_server import PageServer, Response, html
 
 PAGES: dict[str, str] = {
@@ -37,11 +39,11 @@ DEMO_JOBS: tuple[tuple[str, str, str], ...] = (
 
 
 def _page(markup: str) -> Response:
-    return html(markup, **HEADERS)
+    return html(markup, 200, **HEADERS)
 
 
 def demo_server(port: int = 0) -> PageServer:
-    return PageServer({path: (lambda markup=markup: _page(markup)) for path, markup in PAGES.items()}, port=port)
+    return PageServer({path: functools.partial(_page, markup) for path, markup in PAGES.items()}, port=port)
 
 
 def submit_demo_jobs(base_url: str) -> list[str]:

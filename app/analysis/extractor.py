@@ -71,7 +71,7 @@ def _camel(name: str) -> str:
 
 
 def _meta(soup: BeautifulSoup, *, name: str | None = None, prop: str | None = None) -> str | None:
-    attrs = {"name": re.compile(f"^{name}$", re.I)} if name else {"property": re.compile(f"^{prop}$", re.I)}
+    attrs: dict[str, Any] = {"name": re.compile(f"^{name}$", re.I)} if name else {"property": re.compile(f"^{prop}$", re.I)}
     tag = soup.find("meta", attrs=attrs)
     content = tag.get("content") if tag else None
     return content if isinstance(content, str) else None

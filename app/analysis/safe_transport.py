@@ -26,7 +26,7 @@ class BlockedAddressError(Exception):
 def resolve_permitted(host: str, port: int, *, allow_private: bool) -> list[str]:
     """All addresses of host, or BlockedAddressError when any of them is not public."""
     infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not allow_private:
         for address in addresses:
             ip = parse_ip(address.split("%", 1)[0])
@@ -39,7 +39,7 @@ class _CheckedConnectionMixin:
     allow_private = False
 
     def _new_conn(self) -> socket.socket:  # type: ignore[override]
-        host = self._dns_host  # type: ignore[attr-defined]
+        host: str = self._dns_host  # type: ignore[has-type]
         try:
             addresses = resolve_permitted(host, self.port, allow_private=self.allow_private)  # type: ignore[attr-defined]
         except socket.gaierror as exc:

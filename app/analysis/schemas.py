@@ -24,9 +24,9 @@ class AnalyzeBody(BaseModel):
 
     toolId: str = Field(pattern=TOOL_ID_PATTERN, description="Your identifier of the tool", examples=["replit"])
     # Omit optional fields rather than sending null; the schema says string.
-    url: str = Field(default=None, max_length=MAX_URL_LENGTH, pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s]+$",
+    url: str | None = Field(default=None, max_length=MAX_URL_LENGTH, pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s]+$",
                      description="http(s) page to fetch and analyse", examples=["https://replit.com"])
-    description: str = Field(default=None, max_length=MAX_DESCRIPTION, pattern=r"\S",
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION, pattern=r"\S",
                              description="What the tool is, in your words")
     priority: Priority = Field(default="normal", description="high runs before normal before low")
 

@@ -48,7 +48,7 @@ def list_recent(*, status: str | None = None, tool_id: str | None = None, limit:
 def counts_by_status() -> dict[str, int]:
     stmt = select(table.c.status, func.count()).group_by(table.c.status)
     with get_engine().connect() as conn:
-        counts = dict(conn.execute(stmt).all())
+        counts: dict[str, int] = dict(conn.execute(stmt).all())
     return {status: counts.get(status, 0) for status in AnalysisStatus.ALL}
 
 

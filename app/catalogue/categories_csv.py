@@ -46,7 +46,8 @@ def parse_cat_csv(text: str) -> CategoryFile:
     result = CategoryFile(categories=[])
     seen: set[str] = set()
     for row in rows[1:]:
-        cell = lambda i: row[i].strip() if i is not None and i < len(row) and row[i].strip() else None  # noqa: E731
+        def cell(i: int | None, row: list[str] = row) -> str | None:
+            return row[i].strip() if i is not None and i < len(row) and row[i].strip() else None
         key = cell(key_col)
         if not key or key in seen:
             result.skipped += 1

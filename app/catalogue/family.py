@@ -121,7 +121,7 @@ def _languages(sku: str, where: str, details: Any) -> dict[str, dict[str, Any]]:
     for lang, entry in details.items():
         if not isinstance(entry, dict):
             raise _fail(sku, f"{where}.{lang} must be an object")
-    order = [l for l in PREFERRED_LANGUAGES if l in details] + [l for l in details if l not in PREFERRED_LANGUAGES]
+    order = [x for x in PREFERRED_LANGUAGES if x in details] + [x for x in details if x not in PREFERRED_LANGUAGES]
     return {lang: details[lang] for lang in order}
 
 

@@ -95,9 +95,9 @@ def _record_on_supplier(conn: Connection, sync_id: int, outcome: str) -> None:
 
 
 def sync_counts(conn: Connection, sync_id: int) -> dict[str, int]:
-    families = dict(conn.execute(select(sync_families.c.state, func.count())
+    families: dict[str, int] = dict(conn.execute(select(sync_families.c.state, func.count())
                                  .where(sync_families.c.sync_id == sync_id).group_by(sync_families.c.state)).all())
-    images = dict(conn.execute(select(sync_images.c.outcome, func.count())
+    images: dict[str, int] = dict(conn.execute(select(sync_images.c.outcome, func.count())
                                .where(sync_images.c.sync_id == sync_id).group_by(sync_images.c.outcome)).all())
     return {
         "families_queued": sum(families.values()),

@@ -23,7 +23,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     depths = waiting_by_priority(settings.redis_url, QUEUES)
     counts = queries.counts_by_queue_and_state()
     canaries = queries.last_success_by_name("canary.")
-    data = {
+    data: dict[str, dict[str, Any]] = {
         queue: {
             "waiting": sum(depths[queue].values()),
             "waiting_by_priority": depths[queue],

@@ -129,7 +129,7 @@ class _Families:
             kind, label_names, help_ = _SPEC[name]
             cls = CounterMetricFamily if kind == "counter" else GaugeMetricFamily
             family = self._families[name] = cls(name, help_, labels=list(label_names))
-        family.add_metric([str(v) for v in labels], float(value))
+        family.add_metric([str(v) for v in labels], float(value))  # type: ignore[attr-defined]
 
     def __iter__(self) -> Iterator[Metric]:
         return iter(self._families.values())

@@ -96,10 +96,10 @@ def _add_resent_as(rows: list[dict[str, Any]]) -> None:
 def job_detail(job_id: str) -> dict[str, Any] | None:
     """The job row plus its parent, children (first CHILDREN_SHOWN, counts by state) and resend links."""
     with get_engine().connect() as conn:
-        job = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
-        if job is None:
+        row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
+        if row is None:
             return None
-        job = dict(job)
+        job: dict[str, Any] = dict(row)
         link_ids = [i for i in (job["parent_id"], job["root_id"]) if i and i != job_id]
         linked = {r["id"]: dict(r) for r in conn.execute(
             select(jobs.c.id, jobs.c.name, jobs.c.state).where(jobs.c.id.in_(link_ids))).mappings()}

@@ -105,10 +105,10 @@ def remove(client: redis.Redis, queue: str, job_id: str, chunk: int = 1000) -> b
         key = priority_list_key(queue, step)
         start = 0
         while True:
-            raws = client.lrange(key, start, start + chunk - 1)
+            raws: list[bytes] = client.lrange(key, start, start + chunk - 1)  # type: ignore[assignment]
             for raw in raws:
                 if job_id.encode() in raw and decode(raw, 0, step).id == job_id:
-                    return bool(client.lrem(key, 1, raw))
+                    return bool(client.lrem(key, 1, raw))  # type: ignore[arg-type]  # bytes are fine
             if len(raws) < chunk:
                 break
             start += chunk

@@ -40,7 +40,7 @@ def honour_paused_queues(sender: Any = None, **_: Any) -> None:
 def switchyard_resume_queue(state: Any, queue: str, **_: Any) -> dict[str, Any]:
     """add_consumer, but only on workers started to consume this queue (a pool's own queues)."""
     consumer = state.consumer
-    started = getattr(consumer, "switchyard_started_queues", frozenset())
+    started: frozenset[str] = getattr(consumer, "switchyard_started_queues", frozenset())
     if queue not in started:
         return {"ok": f"{queue} is not a queue of this worker", "resumed": False}
     consumer.call_soon(consumer.add_task_queue, queue)

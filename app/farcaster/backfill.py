@@ -21,7 +21,7 @@ from app.farcaster.messages import HubDataError, parse_indexed, parse_onchain_ev
 log = logging.getLogger(__name__)
 
 # (path, list key, extra query): every message type and on-chain event kind, each paged to its end.
-MESSAGE_ENDPOINTS = (
+MESSAGE_ENDPOINTS: tuple[tuple[str, dict[str, str]], ...] = (
     ("/v1/castsByFid", {}),  # CastAdd and CastRemove
     ("/v1/reactionsByFid", {"reaction_type": "None"}),  # required on Snapchain; None = every type
     ("/v1/linksByFid", {}),
@@ -152,9 +152,9 @@ def fetch_and_store(engine: Engine, client: HubClient, fid: int, *, write_batch_
             page_done()
     for event_type in ONCHAIN_EVENT_TYPES:
         for items in client.paged("/v1/onChainEventsByFid", "events", fid=fid, event_type=event_type):
-            parsed = [parse_onchain_event(e, f"onChainEventsByFid?fid={fid}[{i}]") for i, e in enumerate(items)]
-            batch.onchain.extend(parsed)
-            stats.onchain_events += len(parsed)
+            events = [parse_onchain_event(e, f"onChainEventsByFid?fid={fid}[{i}]") for i, e in enumerate(items)]
+            batch.onchain.extend(events)
+            stats.onchain_events += len(events)
             page_done()
     proofs = client.get("/v1/userNameProofsByFid", fid=fid).get("proofs")
     if not isinstance(proofs, list):

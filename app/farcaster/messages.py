@@ -12,7 +12,7 @@ import binascii
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal, overload
 
 from eth_abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
@@ -63,6 +63,10 @@ def _int(value: Any, where: str) -> int:
     return value
 
 
+@overload
+def _hex(value: Any, where: str, *, size: int | None = None, optional: Literal[False] = False) -> bytes: ...
+@overload
+def _hex(value: Any, where: str, *, size: int | None = None, optional: bool) -> bytes | None: ...
 def _hex(value: Any, where: str, *, size: int | None = None, optional: bool = False) -> bytes | None:
     if optional and value in (None, "", "0x"):
         return None
@@ -89,6 +93,10 @@ def _b64(value: Any, where: str, *, size: int | None = None) -> bytes:
     return raw
 
 
+@overload
+def _str(value: Any, where: str, *, optional: Literal[False] = False) -> str: ...
+@overload
+def _str(value: Any, where: str, *, optional: bool) -> str | None: ...
 def _str(value: Any, where: str, *, optional: bool = False) -> str | None:
     if optional and value is None:
         return None
@@ -190,6 +198,7 @@ def _parse_fast(obj: Any) -> ParsedMessage:
     if type(data) is not dict:
         raise _Fallback
     mtype = MESSAGE_TYPES[data["type"]]
+    values: tuple[Any, ...]  # the row layout of the message's table
     fid = _u(data["fid"])
     ts = _fromts(_u(data["timestamp"]) + FARCASTER_EPOCH, tz=_UTC)
     msg_hash = _x(obj["hash"], 20)
@@ -205,7 +214,7 @@ def _parse_fast(obj: Any) -> ParsedMessage:
             raise _Fallback
         mentions = [_u(m) for m in mentions]
         positions = [_u(p) for p in positions]
-        embeds = []
+        embeds: list[dict[str, Any]] = []
         for e in embeds_in:
             if type(e) is not dict:
                 raise _Fallback
@@ -265,6 +274,7 @@ def _parse_checked(obj: Any, where: str = "message") -> ParsedMessage:
     data = _field(obj, "data", where)
     type_name = _field(data, "type", f"{where}.data")
     mtype = MESSAGE_TYPES.get(type_name)
+    values: tuple[Any, ...]  # the row layout of the message's table
     if mtype is None:
         if isinstance(type_name, str) and type_name.startswith("MESSAGE_TYPE_"):
             raise NotIndexed(type_name)
@@ -281,7 +291,7 @@ def _parse_checked(obj: Any, where: str = "message") -> ParsedMessage:
         parent_fid, parent_hash = _cast_id(parent, f"{w}.parentCastId") if parent else (None, None)
         mentions = [_int(m, f"{w}.mentions") for m in _field(body, "mentions", w)]
         positions = [_int(p, f"{w}.mentionsPositions") for p in _field(body, "mentionsPositions", w)]
-        embeds = []
+        embeds: list[dict[str, Any]] = []
         for e in _field(body, "embeds", w):
             if isinstance(e, dict) and "url" in e:
                 embeds.append({"url": _str(e["url"], f"{w}.embeds.url")})

@@ -16,6 +16,7 @@ whole poll; a concurrent poll finds it locked and returns at once.
 from __future__ import annotations
 
 import logging
+from typing import Any
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -244,7 +245,8 @@ def _poll_segment(conn: Connection, client: HubClient, cache: TargetCache, shard
     where = f"shard {shard}"
     more = 0
     if shard == HUBBLE_STREAM:
-        kept, new_cursor = [], cursor
+        kept: list[Any] = []
+        new_cursor = cursor
         for _ in range(pages):
             body = client.events(None, new_cursor)
             page, next_id = body["events"], body.get("nextPageEventId")

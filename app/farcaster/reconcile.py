@@ -56,7 +56,7 @@ def reconcile_fid(engine: Engine, client: HubClient, fid: int, *, grace_seconds:
             active_total += conn.execute(text(f"""
                 SELECT count(*) FROM farcaster_{table} WHERE fid = :f AND {cond}
                   AND deleted_at IS NULL AND pruned_at IS NULL AND revoked_at IS NULL
-            """), {"f": fid}).scalar()
+            """), {"f": fid}).scalar_one()
             rows = conn.execute(text(f"""
                 SELECT hash, created_at < now() - make_interval(secs => :grace) AS old_enough
                 FROM farcaster_{table}

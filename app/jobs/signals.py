@@ -64,7 +64,7 @@ def on_published(sender: str | None = None, body: Any = None, routing_key: str |
 
 @signals.task_prerun.connect
 @_best_effort
-def on_started(task_id: str | None = None, task: Any = None, args: Any = None, kwargs: Any = None,
+def on_started(task_id: Any = None, task: Any = None, args: Any = None, kwargs: Any = None,
                **_: Any) -> None:
     request = task.request
     request.job_attempt = recorder.record_started(
@@ -94,7 +94,7 @@ def on_retry(request: Any = None, reason: Any = None, einfo: Any = None, **_: An
 
 @signals.task_failure.connect
 @_best_effort
-def on_failed(sender: Any = None, task_id: str | None = None, exception: BaseException | None = None,
+def on_failed(sender: Any = None, task_id: Any = None, exception: BaseException | None = None,
               einfo: Any = None, **_: Any) -> None:
     request = getattr(sender, "request", None)
     attempt = _attempt(request) if request is not None and request.id == task_id else None
@@ -111,7 +111,7 @@ def on_revoked(request: Any = None, terminated: bool = False, expired: bool = Fa
 
 @signals.task_unknown.connect
 @_best_effort
-def on_unknown(name: str | None = None, id: str | None = None, message: Any = None, exc: Any = None,
+def on_unknown(name: str | None = None, id: Any = None, message: Any = None, exc: Any = None,
                **_: Any) -> None:
     queue = (getattr(message, "delivery_info", None) or {}).get("routing_key")
     recorder.record_rejected(job_id=id, name=name or "?", queue=queue, error=f"unknown task: {exc!r}")

@@ -12,7 +12,7 @@ from app.dashboard.models import Resend
 from app.db import get_engine
 from app.jobs import queries
 from tests.dashboard.fixtures import idle_maintenance  # noqa: F401 - a fixture
-from tests.dashboard.rows import ago, job_row, kombu_message
+from tests.dashboard.rows import ago, job_row
 from tests.support import wait_until
 
 

@@ -239,7 +239,7 @@ def test_a_new_process_folds_a_long_history_in_chunks_before_reporting_counters(
     for i in range(7):
         stage(engine, 1 + i % 2, 1000 * i, i + 1, age_s=7200, applied=True)
     stage(engine, 1, 99000, 100, age_s=0, applied=True)
-    for i in range(5):
+    for _ in range(5):
         add_sync(engine, "A23", "done", finished_ago_s=7200, families={"done": 1}, images={"uploaded": 2})
     add_sync(engine, "A23", "fanned_out", finished_ago_s=None, families={"done": 1}, images={})
     install(registry, hub_client_factory=None, staged_chunk=3, sync_chunk=2)

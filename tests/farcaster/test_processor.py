@@ -217,9 +217,9 @@ def test_staged_form_stores_what_the_events_store(engine):
         batch.add_event(e)
     with engine.begin() as conn:
         processor.apply_batch(conn, Batch.from_staged(json.loads(batch.to_staged())))
-    strip = lambda rows: [tuple(v for k, v in r._mapping.items() if k not in ("created_at", "deleted_at", "id",
-                                                                               "updated_at", "pruned_at", "revoked_at"))
-                          for r in rows]
+    def strip(rows):
+        volatile = ("created_at", "deleted_at", "id", "updated_at", "pruned_at", "revoked_at")
+        return [tuple(v for k, v in r._mapping.items() if k not in volatile) for r in rows]
     again = snapshot(engine)
     assert again[:-1] == direct[:-1] and strip(again[-1]) == strip(direct[-1])
     with engine.connect() as conn:
@@ -391,7 +391,7 @@ def test_any_split_and_order_ends_in_the_rules_outcome(engine, expect_new):
             for hash_, active, by in rows[table]:
                 assert active == (hash_ in winners), (trial, table, hash_.hex())
                 assert active or by in beats[hash_], (trial, table, hash_.hex())
-        for hash_, active, by in rows["casts"]:
+        for hash_, active, _by in rows["casts"]:
             assert active == (hash_ not in removed), (trial, hash_.hex())
         assert all(active for _, active, _ in rows["cast_removes"])
         got_profiles = [tuple(p)[:-1] for p in got_profiles]  # without updated_at
