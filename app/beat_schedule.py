@@ -13,6 +13,12 @@ def build_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "task": "maintenance.prune_jobs",
             "schedule": timedelta(hours=1),
         },
+        # Liveness-based recovery: re-send the work of dead workers (app/platform/lease_sweep.py).
+        "sweep-leases": {
+            "task": "maintenance.sweep_leases",
+            "schedule": timedelta(seconds=settings.lease_sweep_interval_seconds),
+            "options": {"expires": settings.lease_sweep_interval_seconds},
+        },
     }
     if settings.canary_interval_seconds > 0:
         # A canary per queue proves each pool consumes (a stalled consumer looks alive to a PID check).

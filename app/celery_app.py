@@ -5,7 +5,7 @@ import importlib
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_init, worker_process_init
+from celery.signals import worker_init, worker_process_init, worker_process_shutdown
 
 from app.celeryconfig import build_config
 from app.settings import get_settings
@@ -67,3 +67,11 @@ def _fresh_connections(**_: object) -> None:
 
     dispose_engines()
     gc_tuning.tune_worker_process()  # freeze what the child built at start too
+
+
+@worker_process_shutdown.connect
+def _retire_leases(**_: object) -> None:
+    # A process leaving on purpose frees its leases now, not after LEASE_TTL_SECONDS.
+    from app.platform.lease_worker import stop_process_heartbeat
+
+    stop_process_heartbeat()

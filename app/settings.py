@@ -69,6 +69,12 @@ class Settings(_PoolOverrides):  # type: ignore[misc, valid-type]
     # `switchyard up` restarts a pool whose queue had messages waiting and a free slot but started
     # nothing for this long (a Celery-on-Redis consumer can stall after reconnects); 0 disables.
     consumption_stall_seconds: float = Field(default=180, ge=0)
+    # Work leases (app/platform/leases.py): a worker process heartbeats every LEASE_HEARTBEAT_SECONDS;
+    # its leases expire LEASE_TTL_SECONDS after the last one; beat sweeps expired ones every
+    # LEASE_SWEEP_INTERVAL_SECONDS. Loss -> re-sent <= ttl + sweep interval (README "Recovery").
+    lease_heartbeat_seconds: float = Field(default=5, gt=0)
+    lease_ttl_seconds: float = Field(default=20, gt=0)
+    lease_sweep_interval_seconds: float = Field(default=10, gt=0)
     # Worker processes collect cyclic garbage every this many allocations (app/gc_tuning.py); 0 keeps
     # Python's default (700), which spent most of a hub page's decoding time in the collector.
     gc_gen0_threshold: int = Field(default=50_000, ge=0)

@@ -1,7 +1,15 @@
-"""The base class of every Switchyard task: progress reporting into the jobs table."""
+"""The base class of every Switchyard task: progress reporting into the jobs table, and leases.
+
+Every task a worker runs holds a lease (app/platform/leases.py) unless it sets ``leased = False``
+(beat-driven polls and sweeps that the next tick repeats anyway). The lease key defaults to
+the task id; ``lease_key`` names the unit of work instead ("{request_id}") when several
+messages may carry the same work, so only one of them runs it at a time.
+"""
 from __future__ import annotations
 
+import inspect
 import logging
+import os
 import time
 from typing import Any
 
@@ -17,6 +25,44 @@ class SwitchyardTask(Task):
     default_priority: int | None = None  # broker priority when the sender gives none (0 is highest)
     # Throttle progress writes: a backfill may report thousands of pages.
     progress_min_interval = 0.5
+    leased = True
+    lease_key: str | None = None  # a str.format template over the task's arguments; None: the task id
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        request = self.request
+        if not self.leased or request.called_directly or request.is_eager or not request.id:
+            return super().__call__(*args, **kwargs)
+        from app.db import get_engine
+        from app.platform import lease_worker, leases
+
+        engine = get_engine()
+        heartbeat = lease_worker.process_heartbeat(engine, request.hostname or f"worker@{os.uname().nodename}")
+        delivery = request.delivery_info or {}
+        work = leases.Work(task_id=request.id, task_name=self.name, args=list(args), kwargs=dict(kwargs),
+                           queue=delivery.get("routing_key"), priority=delivery.get("priority"),
+                           delivery_tag=(getattr(request, "properties", None) or {}).get("delivery_tag"))
+
+        def duplicate() -> dict[str, Any]:
+            log.info("%s %s: skipped, its lease is held by a live worker", self.name, request.id)
+            return {"skipped": "running elsewhere (lease held by a live worker)"}
+
+        def lost(exc: leases.LeaseLost) -> dict[str, Any]:
+            log.warning("%s %s: stopped, its lease was taken over: %s", self.name, request.id, exc)
+            return {"fenced": str(exc)}
+
+        return lease_worker.run_leased(engine, heartbeat, self.name, self.lease_key_for(args, kwargs), work,
+                                       lambda: super(SwitchyardTask, self).__call__(*args, **kwargs),
+                                       duplicate, lost)
+
+    def lease_key_for(self, args: tuple[Any, ...] | list[Any], kwargs: dict[str, Any]) -> str:
+        if self.lease_key is None:
+            return str(self.request.id)
+        try:
+            bound = inspect.signature(self.run).bind(*args, **kwargs)
+        except TypeError:
+            return str(self.request.id)  # the task refuses these arguments itself
+        bound.apply_defaults()
+        return self.lease_key.format(**bound.arguments)
 
     def report_progress(self, percent: float | None = None, **info: Any) -> None:
         """Record progress (0-100 and/or free-form counters such as step="parse", pages=3).

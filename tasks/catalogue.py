@@ -121,7 +121,7 @@ def sync_supplier(self: Any, supplier_code: str, run_id: str | None = None,
             "malformed_lines": index.malformed}
 
 
-@celery.task(name="catalogue.sync_family", queue_name="product-family", bind=True)
+@celery.task(name="catalogue.sync_family", queue_name="product-family", bind=True, lease_key="{sync_id}:{sku}")
 def sync_family(self: Any, sync_id: int, sku: str, json_url: str, feed_hash: str) -> dict[str, Any]:
     """Fetch one family JSON, upsert product/variants/prices/image links in one transaction, enqueue new images."""
     sync_id = _sync_id(sync_id)
@@ -157,7 +157,7 @@ def sync_family(self: Any, sync_id: int, sku: str, json_url: str, feed_hash: str
             "images": stored.images, "uploads_queued": len(uploads)}
 
 
-@celery.task(name="catalogue.queue_uploads", queue_name="image-upload", bind=True,
+@celery.task(name="catalogue.queue_uploads", queue_name="image-upload", bind=True, lease_key="{sync_id}:{family_sku}",
              autoretry_for=(Exception,), dont_autoretry_for=(InvalidArguments,),
              retry_kwargs={"max_retries": 5}, retry_backoff=True)
 def queue_uploads(self: Any, sync_id: int, family_sku: str) -> dict[str, Any]:
@@ -173,7 +173,7 @@ def queue_uploads(self: Any, sync_id: int, family_sku: str) -> dict[str, Any]:
     return {"sync_id": sync_id, "family": family_sku, "uploads_queued": len(urls)}
 
 
-@celery.task(name="catalogue.upload_image", queue_name="image-upload", bind=True)
+@celery.task(name="catalogue.upload_image", queue_name="image-upload", bind=True, lease_key="{sync_id}:{image_url}")
 def upload_image(self: Any, sync_id: int, image_url: str) -> dict[str, Any]:
     """Download one image, dedupe by URL and content hash, store it with a conditional put."""
     sync_id = _sync_id(sync_id)

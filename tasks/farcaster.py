@@ -90,7 +90,7 @@ def add_client_app(self: Any, app_fid: int, scan: bool = True) -> dict:
     return result
 
 
-@celery.task(name="farcaster.discover_app_users", queue_name="backfill", bind=True,
+@celery.task(name="farcaster.discover_app_users", queue_name="backfill", bind=True, lease_key="{app_fid}",
              autoretry_for=RETRYABLE, retry_backoff=5, retry_backoff_max=300, max_retries=5)
 def discover_app_users(self: Any, app_fid: int) -> dict:
     """List the hub's fids and send one scan_app_users per slice of them (the app's existing users)."""
@@ -98,7 +98,7 @@ def discover_app_users(self: Any, app_fid: int) -> dict:
                                         on_progress=lambda info: self.report_progress(None, **info))
 
 
-@celery.task(name="farcaster.scan_app_users", queue_name="backfill", bind=True,
+@celery.task(name="farcaster.scan_app_users", queue_name="backfill", bind=True, lease_key="{app_fid}:{chunk}",
              autoretry_for=RETRYABLE, retry_backoff=5, retry_backoff_max=300, max_retries=5)
 def scan_app_users(self: Any, app_fid: int, chunk: int) -> dict:
     """Read one slice's signer events; this client app's users among them become roots."""
@@ -108,7 +108,7 @@ def scan_app_users(self: Any, app_fid: int, chunk: int) -> dict:
                                     on_progress=lambda info: self.report_progress(None, **info))
 
 
-@celery.task(name="farcaster.backfill_fid", queue_name="backfill", bind=True,
+@celery.task(name="farcaster.backfill_fid", queue_name="backfill", bind=True, lease_key="{request_id}:{fid}",
              autoretry_for=RETRYABLE, retry_backoff=5, retry_backoff_max=300, max_retries=5)
 def backfill_fid(self: Any, fid: int, request_id: int | None = None) -> dict:
     """Page every message type and on-chain event kind of one fid to its end, in batched writes."""
@@ -138,7 +138,7 @@ def request_backfill(self: Any, fid: int) -> dict:
     return indexer().request_backfill(_fid(fid))
 
 
-@celery.task(name="farcaster.poll_shards", queue_name="realtime", bind=True, ignore_result=True)
+@celery.task(name="farcaster.poll_shards", queue_name="realtime", bind=True, ignore_result=True, leased=False)
 def poll_shards(self: Any) -> list[int]:
     """Beat, every REALTIME_POLL_INTERVAL_SECONDS: one poll per data shard of /v1/info."""
     from app.farcaster.realtime import stream_shards
@@ -150,7 +150,7 @@ def poll_shards(self: Any) -> list[int]:
     return shards
 
 
-@celery.task(name="farcaster.poll_shard", queue_name="realtime", bind=True)
+@celery.task(name="farcaster.poll_shard", queue_name="realtime", bind=True, leased=False)
 def poll_shard(self: Any, shard_index: int) -> dict:
     """Read one shard's events from its cursor; stage the relevant ones with the new cursor."""
     from app.farcaster import realtime
@@ -174,14 +174,14 @@ def poll_shard(self: Any, shard_index: int) -> dict:
     return result.as_dict()
 
 
-@celery.task(name="farcaster.apply_staged", queue_name="events", bind=True,
+@celery.task(name="farcaster.apply_staged", queue_name="events", bind=True, lease_key="{batch_id}",
              autoretry_for=(OperationalError,), retry_backoff=1, max_retries=10)
 def apply_staged(self: Any, batch_id: int) -> dict:
     """Apply one staged batch of relevant events in one transaction (no-op if already applied)."""
     return indexer().apply_staged(_id(batch_id, "batch_id"))
 
 
-@celery.task(name="farcaster.recover", queue_name="maintenance", bind=True)
+@celery.task(name="farcaster.recover", queue_name="maintenance", bind=True, leased=False)
 def recover(self: Any, stale_after_seconds: float | None = None) -> dict:
     """Rebuild the target cache if Redis lost it; re-send unapplied staged batches and open backfills."""
     age = get_settings().farcaster_stale_after_seconds if stale_after_seconds is None else float(stale_after_seconds)
@@ -194,7 +194,7 @@ def rebuild_cache(self: Any) -> dict:
     return indexer().rebuild_cache()
 
 
-@celery.task(name="farcaster.reconcile_fid", queue_name="backfill", bind=True,
+@celery.task(name="farcaster.reconcile_fid", queue_name="backfill", bind=True, lease_key="{fid}",
              autoretry_for=RETRYABLE, retry_backoff=5, retry_backoff_max=300, max_retries=5)
 def reconcile_fid(self: Any, fid: int) -> dict:
     """Compare hub and database for one fid and repair both directions (see reconcile.py)."""

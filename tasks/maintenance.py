@@ -12,7 +12,33 @@ class DrillFailure(RuntimeError):
     """Raised on purpose by maintenance.fail, to exercise alerting and the failed-jobs views."""
 
 
-@celery.task(name="maintenance.prune_jobs", queue_name="maintenance", bind=True)
+@celery.task(name="maintenance.sweep_leases", queue_name="maintenance", bind=True, leased=False)
+def sweep_leases(self: Any) -> dict[str, Any]:
+    """Beat, every LEASE_SWEEP_INTERVAL_SECONDS: re-send the work of worker processes that stopped
+    heartbeating, and drop their unacked broker messages (README "Recovery")."""
+    import redis
+
+    from app.db import get_engine
+    from app.platform import lease_sweep
+    from app.platform.leases import TakenOver
+
+    transport = celery.conf.broker_transport_options or {}
+
+    def publish(lease: TakenOver) -> None:
+        work = lease.work
+        celery.send_task(work.task_name, args=work.args, kwargs=work.kwargs, task_id=work.task_id,
+                         queue=work.queue, priority=work.priority, headers={"lease_epoch": lease.epoch})
+
+    client = redis.Redis.from_url(celery.conf.broker_url, socket_connect_timeout=5, socket_timeout=10)
+    try:
+        return lease_sweep.sweep(get_engine(), publish, lambda tag: lease_sweep.forget_unacked(
+            client, tag, unacked_key=transport.get("unacked_key", "unacked"),
+            unacked_index_key=transport.get("unacked_index_key", "unacked_index")))
+    finally:
+        client.close()
+
+
+@celery.task(name="maintenance.prune_jobs", queue_name="maintenance", bind=True, leased=False)
 def prune_jobs(self: Any) -> dict[str, int]:
     """Delete finished job records older than the configured retention."""
     settings = get_settings()

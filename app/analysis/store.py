@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from app.analysis.models import AnalysisJob, AnalysisStatus
 from app.analysis.request import AnalysisRequest
 from app.db import get_engine
+from app.platform import leases
 
 table = AnalysisJob.__table__
 MAX_ERROR = 4000
@@ -74,6 +75,7 @@ def set_progress(job_id: str, percent: int, step: str) -> None:
                 updated_at=func.now())
     )
     with get_engine().begin() as conn:
+        leases.fence(conn)
         conn.execute(stmt)
 
 
@@ -100,4 +102,5 @@ def _finish_attempt(job_id: str, **values: Any) -> None:
         .values(updated_at=func.now(), **values)
     )
     with get_engine().begin() as conn:
+        leases.fence(conn)  # a worker whose lease was taken over cannot finish the job
         conn.execute(stmt)

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
 from app.catalogue.models import Supplier, Sync, SyncFamily, SyncImage
+from app.platform import leases
 
 syncs = Sync.__table__
 sync_families = SyncFamily.__table__
@@ -35,6 +36,7 @@ def start_sync(conn: Connection, *, supplier_code: str, mode: str, job_id: str |
 
 def end_sync(conn: Connection, sync_id: int, *, state: str, error: str | None = None) -> None:
     """Aborted or failed before fan-out; also recorded on the supplier."""
+    leases.fence(conn)  # the outcome of work whose lease was taken over is refused
     conn.execute(update(syncs).where(syncs.c.id == sync_id)
                  .values(state=state, error=error, finished_at=func.now()))
     _record_on_supplier(conn, sync_id, f"{state}: {error}" if error else state)
@@ -42,6 +44,7 @@ def end_sync(conn: Connection, sync_id: int, *, state: str, error: str | None = 
 
 def mark_fanned_out(conn: Connection, sync_id: int, *, in_feed: int, unchanged: int, deactivated: int,
                     malformed_lines: int) -> None:
+    leases.fence(conn)  # the outcome of work whose lease was taken over is refused
     conn.execute(update(syncs).where(syncs.c.id == sync_id).values(
         state="fanned_out", fanned_out_at=func.now(), families_in_feed=in_feed, families_unchanged=unchanged,
         families_deactivated=deactivated, malformed_lines=malformed_lines))
@@ -54,6 +57,7 @@ def queue_families(conn: Connection, sync_id: int, skus: list[str]) -> None:
 
 
 def set_family_state(conn: Connection, sync_id: int, sku: str, state: str, error: str | None = None) -> None:
+    leases.fence(conn)  # the outcome of work whose lease was taken over is refused
     stmt = insert(sync_families).values(sync_id=sync_id, sku=sku, state=state, error=error, attempts=1)
     conn.execute(stmt.on_conflict_do_update(
         index_elements=[sync_families.c.sync_id, sync_families.c.sku],
@@ -62,6 +66,7 @@ def set_family_state(conn: Connection, sync_id: int, sku: str, state: str, error
 
 def set_image_outcome(conn: Connection, sync_id: int, image_id: int, outcome: str, error: str | None = None,
                       claimed_by: str = "?") -> None:
+    leases.fence(conn)  # the outcome of work whose lease was taken over is refused
     stmt = insert(sync_images).values(sync_id=sync_id, image_id=image_id, outcome=outcome, error=error,
                                       claimed_by=claimed_by)
     conn.execute(stmt.on_conflict_do_update(

@@ -17,6 +17,7 @@ from app.farcaster import processor
 from app.farcaster.batch import Batch
 from app.farcaster.hub_client import HubClient
 from app.farcaster.messages import HubDataError, parse_indexed, parse_onchain_event, parse_username_proof
+from app.platform import leases
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ def claim(engine: Engine, request_id: int) -> int | None:
 
 def finish(engine: Engine, request_id: int | None, fid: int, stats: "BackfillStats", error: str | None = None) -> None:
     with engine.begin() as conn:
+        leases.fence(conn)  # a stale owner must not mark done (or failed) what its successor runs
         if request_id is not None:
             conn.execute(text("""
                 UPDATE farcaster_backfill_requests SET state = :state, finished_at = now(),

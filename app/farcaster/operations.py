@@ -17,6 +17,7 @@ from app.farcaster.batch import Batch
 from app.farcaster.hub_client import HubClient
 from app.farcaster.target_cache import TargetCache
 from app.farcaster.targets import TargetChanges
+from app.platform import leases
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ class Indexer:
         fids = sorted(set(fids))
         chunks = [fids[i:i + size] for i in range(0, len(fids), size)]
         with self.engine.begin() as conn:
+            leases.fence(conn)
             conn.execute(text("DELETE FROM farcaster_app_scan_chunks WHERE app_fid = :a"), {"a": app_fid})
             if chunks:
                 conn.execute(text("INSERT INTO farcaster_app_scan_chunks (app_fid, chunk, fids) "
@@ -151,6 +153,7 @@ class Indexer:
             if on_progress and scanned % 50 == 0:
                 on_progress({"fids_scanned": scanned, "of": len(row.fids), "users": len(users)})
         with self.engine.begin() as conn:
+            leases.fence(conn)
             conn.execute(text("UPDATE farcaster_app_scan_chunks SET done_at = now(), users = :u "
                               "WHERE app_fid = :a AND chunk = :c AND done_at IS NULL"),
                          {"a": app_fid, "c": chunk, "u": len(users)})

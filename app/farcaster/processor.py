@@ -33,6 +33,7 @@ from app.farcaster import targets
 from app.farcaster.batch import Batch
 from app.farcaster.messages import ParsedMessage
 from app.farcaster.targets import TargetChanges
+from app.platform import leases
 
 BASE_COLUMNS = ("hash", "fid", "timestamp", "signer")
 COLUMNS = {
@@ -372,6 +373,7 @@ def apply_batch(conn: Connection, batch: Batch, *, reason: str = "event", expect
     outcome is the same; the lookup it skips cost PostgreSQL about as much as the COPY."""
     from app.farcaster import backfill  # late: backfill imports this module
 
+    leases.fence(conn)  # a worker whose lease was taken over writes nothing
     result = ApplyResult(len(batch.messages), len(batch.onchain), len(batch.proofs))
     plan = _Plan(batch)
     if batch.messages:

@@ -1,0 +1,1 @@
+"""Platform code shared by every pipeline (not specific to one domain)."""
