@@ -146,14 +146,15 @@ class HubServer:
     """A running simulated hub. ``url``, the Python control API, and ``/_sim/`` over HTTP."""
 
     def __init__(self, network: Network | None = None, *, port: int = 0, block_rate: float = 0.0,
-                 hubble: bool = False, faults: FaultConfig | None = None, **network_kwargs):
+                 hubble: bool = False, faults: FaultConfig | None = None, host: str = HOST, **network_kwargs):
+        self.host = host
         self.network = network or Network(**network_kwargs)
         self.api = HubApi(self.network, hubble=hubble)
         self.faults = Faults(faults)
         self.ticker = Ticker(self.network, block_rate)
         self.requests = 0
         self.messages_served = 0
-        self._httpd = _Server((HOST, port), _Handler)
+        self._httpd = _Server((host, port), _Handler)
         self._httpd.hub = self
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="hub-sim-http", daemon=True)
 
@@ -163,7 +164,7 @@ class HubServer:
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def start(self) -> "HubServer":
         self._thread.start()
