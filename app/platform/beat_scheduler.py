@@ -6,7 +6,9 @@ scheduler instead treats the lock as a lease it checks every tick: it extends it
 tries to take it (without blocking) when it does not, and sends nothing while another beat holds
 it. A standby therefore takes over at most one standby poll after the active beat's lock expires.
 When the schedule's keys are gone (lost data) the holder writes them again from the static
-schedule; a Redis error during a tick is logged and retried instead of ending the process.
+schedule; when the broker's marker key is gone it binds every queue again and has the lost
+messages re-sent (app/platform/lost_messages.py). A Redis error during a tick is logged and
+retried instead of ending the process.
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ beat_init.disconnect(redbeat.acquire_distributed_beat_lock)
 class ResilientRedBeatScheduler(redbeat.RedBeatScheduler):
     def __init__(self, app: Any, **kwargs: Any) -> None:
         self._schedule_written = False
+        self._broker_redis: redis.Redis | None = None
         self.holding = False
         super().__init__(app, **kwargs)
 
@@ -51,9 +54,30 @@ class ResilientRedBeatScheduler(redbeat.RedBeatScheduler):
             return
         if self._schedule_written:
             log.warning("beat: the schedule is gone from Redis (data lost); writing it again")
-            self._declare_queues()
         self._schedule_written = False
         self.setup_schedule()
+
+    def _check_broker_data(self) -> None:
+        """If the broker's Redis lost its data since the last tick, have the lost messages re-sent."""
+        from datetime import datetime, timezone
+
+        from app.platform.lost_messages import MARKER_KEY, RESEND_TASK
+
+        if self._broker_redis is None:
+            self._broker_redis = redis.Redis.from_url(self.app.conf.broker_url, socket_connect_timeout=5,
+                                                      socket_timeout=10)
+        if self._broker_redis.exists(MARKER_KEY):
+            return
+        # Marker first: data lost again while sending is then noticed at the next tick.
+        self._broker_redis.set(MARKER_KEY, datetime.now(timezone.utc).isoformat())
+        try:
+            self._declare_queues()
+            self.app.send_task(RESEND_TASK)
+        except BaseException:
+            self._broker_redis.delete(MARKER_KEY)  # try again next tick
+            raise
+        log.warning("beat: the broker's Redis has no marker (lost data, or a new install); "
+                    "asked for pending jobs to be sent again")
 
     def _declare_queues(self) -> None:
         """Bind every queue again: kombu routes by binding sets in Redis, and a producer that
@@ -98,6 +122,7 @@ class ResilientRedBeatScheduler(redbeat.RedBeatScheduler):
             if self.lock_key and not self._hold_lock():
                 return STANDBY_POLL_SECONDS
             self._ensure_schedule()
+            self._check_broker_data()
             interval = self._send_due(min)
         except redis.RedisError as exc:
             log.warning("beat: Redis unavailable (%s); retrying in %.0f s", exc, REDIS_RETRY_SECONDS)

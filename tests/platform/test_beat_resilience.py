@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from app.queues import waiting
 from tests.conftest import ROOT, TEST_ENV
 from tests.private_services import PrivateRedis
 from tests.support import stop_process, wait_until
@@ -39,9 +38,13 @@ def start_beat(redis_server: PrivateRedis, log_path: Path) -> subprocess.Popen[b
 
 def canaries_waiting(redis_server: PrivateRedis) -> int:
     try:
-        return waiting(redis_server.url(0), ["maintenance"])["maintenance"]
+        return sum(b"canary.maintenance" in m for m in redis_server.client().lrange("maintenance", 0, -1))
     except Exception:  # noqa: BLE001 - Redis is down for part of the test
         return 0
+
+
+def resend_requested(redis_server: PrivateRedis) -> bool:
+    return any(b"maintenance.resend_lost" in message for message in redis_server.client().lrange("maintenance", 0, -1))
 
 
 def alive(beat: subprocess.Popen[bytes], log_path: Path) -> None:
@@ -55,6 +58,8 @@ def test_beat_survives_flushall_and_a_redis_restart(redis_server, tmp_path):
         wait_until(lambda: canaries_waiting(redis_server) >= 1, timeout=60, message="beat to send a canary")
 
         redis_server.client().flushall()
+        wait_until(lambda: resend_requested(redis_server), timeout=30,
+                   message="beat to ask for the lost messages to be sent again")
         bindings = [f"_kombu.binding.{queue}" for queue in QUEUES]
         wait_until(lambda: redis_server.client().exists(STATICS_KEY) and canaries_waiting(redis_server) >= 1
                    and redis_server.client().exists(*bindings) == len(bindings),
