@@ -32,7 +32,10 @@ KEEP_TABLES = ("alembic_version", "lease_owners")  # live workers' heartbeat row
 # Small and quick: leases expire 8 s after a process's last heartbeat, beat sweeps every 3 s.
 CLUSTER_ENV = {
     "ENVIRONMENT": "test", "LOG_LEVEL": "INFO", "SWITCHYARD_ENV_FILE": "/nonexistent/.env",
-    "CANARY_INTERVAL_SECONDS": "0", "FARCASTER_BEAT_ENABLED": "false",
+    "CANARY_INTERVAL_SECONDS": "0",
+    # Farcaster's own recovery re-sends pending backfills and scans; no realtime pool consumes the
+    # polls beat sends as well (they expire).
+    "FARCASTER_RECOVERY_INTERVAL_SECONDS": "5", "FARCASTER_STALE_AFTER_SECONDS": "10",
     "LEASE_HEARTBEAT_SECONDS": "2", "LEASE_TTL_SECONDS": "8", "LEASE_SWEEP_INTERVAL_SECONDS": "3",
     "BEAT_LOCK_TIMEOUT_SECONDS": "10",
     "HUB_REQUESTS_PER_SECOND": "5000", "HUB_BACKOFF_MAX_SECONDS": "0.5", "HUB_ATTEMPTS": "12",
@@ -51,7 +54,7 @@ class Cluster:
     def __init__(self, workdir: Path, *, hosts: int = 3, pools: tuple[str, ...] = WORK_POOLS,
                  control_pools: tuple[str, ...] = CONTROL_POOLS, hub_kwargs: dict[str, Any] | None = None,
                  feed_kwargs: dict[str, Any] | None = None, env: dict[str, str] | None = None,
-                 page_delay: float = 1.0) -> None:
+                 page_delay: float = 1.0, start_hosts: int | None = None) -> None:
         self.workdir = workdir
         self.pools = pools
         self.control_pools = control_pools
@@ -61,14 +64,15 @@ class Cluster:
         self.control: list[subprocess.Popen[bytes]] = []
         self.workers: dict[tuple[str, str], subprocess.Popen[bytes]] = {}
         try:
-            self._start(hosts, hub_kwargs or {}, feed_kwargs or {}, env or {}, page_delay)
+            self._start(hosts, hub_kwargs or {}, feed_kwargs or {}, env or {}, page_delay,
+                        hosts if start_hosts is None else start_hosts)
         except BaseException:
             self.close()
             raise
 
     # --- start / stop ---------------------------------------------------------------------
     def _start(self, hosts: int, hub_kwargs: dict[str, Any], feed_kwargs: dict[str, Any],
-               env: dict[str, str], page_delay: float) -> None:
+               env: dict[str, str], page_delay: float, start_hosts: int) -> None:
         from app.analysis.page_server import PageServer, html
         from app.db.migrate import upgrade
         from simulators.hub.server import HubServer
@@ -114,19 +118,26 @@ class Cluster:
         self.control.append(self._popen_control(["-m", "celery", "-A", "app", "beat", "--loglevel", "INFO"], "beat"))
         for pool in self.control_pools:
             self.control.append(self._popen_control(["-m", "app.cli.main", "worker", pool], pool))
-        for host in self.network.hosts:
+        for host in self.network.hosts[:start_hosts]:
             self.start_host(host)
-        self.wait_for_workers()
+        self.wait_for_workers(self.network.hosts[:start_hosts])
 
     def _popen_control(self, argv: list[str], name: str) -> subprocess.Popen[bytes]:
         return subprocess.Popen([sys.executable, *argv], cwd=ROOT, env=self.env,
                                 stdout=(self.logs / f"control-{name}.log").open("ab"), stderr=subprocess.STDOUT)
 
-    def start_host(self, host: Host) -> None:
+    def start_host(self, host: Host, env: dict[str, str] | None = None) -> None:
         for pool in self.pools:
             self.workers[(host.name, pool)] = host.popen(
-                [sys.executable, "-m", "app.cli.main", "worker", pool], env=self.env,
+                [sys.executable, "-m", "app.cli.main", "worker", pool], env={**self.env, **(env or {})},
                 log=self.logs / f"{host.name}-{pool}.log", cwd=ROOT)
+
+    def stop_host(self, host: Host) -> None:
+        """A clean shutdown of the host's workers (SIGTERM, then SIGKILL after 20 s)."""
+        for pool in self.pools:
+            process = self.workers.pop((host.name, pool), None)
+            if process is not None:
+                stop_process(process, 20)
 
     def expected_nodes(self, hosts: list[Host] | None = None) -> set[str]:
         import socket

@@ -15,6 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", default="", help="base URL of the pages to analyse")
     parser.add_argument("--analyses", type=int, default=0)
     parser.add_argument("--catalogue", action="store_true")
+    parser.add_argument("--backfill-fids", default="", help="FIRST-LAST: request a backfill of each")
     args = parser.parse_args(argv)
     sent: dict[str, object] = {}
     if args.roots or args.client_app:
@@ -28,6 +29,12 @@ def main(argv: list[str] | None = None) -> int:
         for root in roots:
             ix.add_target(root, root=True)
         sent["roots"] = roots
+    if args.backfill_fids:
+        from tasks.farcaster import indexer
+
+        first, last = (int(x) for x in args.backfill_fids.split("-"))
+        ix = indexer()
+        sent["backfills"] = [ix.request_backfill(fid) for fid in range(first, last + 1)]
     if args.catalogue:
         from tasks.catalogue import new_run_id, sync_all
 

@@ -58,7 +58,20 @@ def wait_finished(cluster: Cluster, sent: dict[str, Any], timeout: float) -> Non
         wait_until(quietly(lambda: finished(cluster, sent)), timeout=timeout, interval=0.5, message="the run to finish")
     except AssertionError:
         raise AssertionError(f"unfinished: {quietly(lambda: pending_work(cluster, sent))()}\n"
-                             f"{cluster.tail_logs()}") from None
+                             f"{quietly(lambda: unfinished_detail(cluster))()}\n{cluster.tail_logs()}") from None
+
+
+def unfinished_detail(cluster: Cluster) -> str:
+    from sqlalchemy import text
+
+    with cluster.engine.connect() as conn:
+        backfills = conn.execute(text("SELECT id, fid, state, updated_at FROM farcaster_backfill_requests "
+                                      "WHERE state NOT IN ('done', 'failed')")).all()
+        jobs = conn.execute(text("SELECT id, name, state, worker, args, kwargs, created_at, started_at FROM jobs "
+                                 "WHERE state NOT IN ('SUCCESS') AND name NOT LIKE 'maintenance.%' "
+                                 "ORDER BY created_at")).all()
+        held = conn.execute(text("SELECT kind, key, epoch, state, owner FROM leases WHERE state <> 'released'")).all()
+    return f"backfill requests: {backfills}\njobs not done: {jobs[:20]}\nleases not released: {held}"
 
 
 def assert_ground_truth(cluster: Cluster, sent: dict[str, Any], app_fid: int) -> None:
@@ -90,7 +103,9 @@ def taken_elsewhere(cluster: Cluster, held: dict[tuple[str, str], int], host: Ho
     with cluster.engine.connect() as conn:
         rows = conn.execute(text("SELECT kind, key, epoch, state, owner FROM leases")).all()
     now = {(k, key): (epoch, state, owner or "") for k, key, epoch, state, owner in rows}
-    return all(now[item][0] > epoch and f"@{host.name}:" not in now[item][2] for item, epoch in held.items())
+    # Released: done (also by the lost host itself, in the instant before the loss).
+    return all(now[item][1] == "released" or (now[item][0] > epoch and f"@{host.name}:" not in now[item][2])
+               for item, epoch in held.items())
 
 
 def lose_a_host(cluster: Cluster, victim: Host, fault: Callable[[Host], None], name: str) -> tuple[dict[str, Any], int]:
