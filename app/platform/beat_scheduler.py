@@ -32,6 +32,8 @@ beat_init.disconnect(redbeat.acquire_distributed_beat_lock)
 
 
 class ResilientRedBeatScheduler(redbeat.RedBeatScheduler):
+    lock: Any = None  # redis-py's Lock once made
+
     def __init__(self, app: Any, **kwargs: Any) -> None:
         self._schedule_written = False
         self._broker_redis: redis.Redis | None = None

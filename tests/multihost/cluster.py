@@ -25,8 +25,11 @@ from tests.private_services import PrivatePostgres, PrivateRedis
 from tests.support import stop_process, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
-WORK_POOLS = ("backfill", "supplier-sync", "product-family", "image-upload", "analysis")
-CONTROL_POOLS = ("events", "maintenance")
+WORK_POOLS = ("backfill", "product-family", "image-upload", "analysis")
+# One supplier-sync task per supplier only fans out work: the control side runs it, with events
+# (target bookkeeping) and maintenance (the lease sweep).
+CONTROL_POOLS = ("events", "maintenance", "supplier-sync")
+START_TIMEOUT = 300  # 16 Celery processes importing at once on two shared cores
 KEEP_TABLES = ("alembic_version", "lease_owners")  # live workers' heartbeat rows stay
 
 # Small and quick: leases expire 8 s after a process's last heartbeat, beat sweeps every 3 s.
@@ -120,7 +123,7 @@ class Cluster:
             self.control.append(self._popen_control(["-m", "app.cli.main", "worker", pool], pool))
         for host in self.network.hosts[:start_hosts]:
             self.start_host(host)
-        self.wait_for_workers(self.network.hosts[:start_hosts])
+        self.wait_for_workers(self.network.hosts[:start_hosts], timeout=START_TIMEOUT)
 
     def _popen_control(self, argv: list[str], name: str) -> subprocess.Popen[bytes]:
         return subprocess.Popen([sys.executable, *argv], cwd=ROOT, env=self.env,
