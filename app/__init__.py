@@ -10,7 +10,7 @@ from typing import Any
 
 def __getattr__(name: str) -> Any:
     if name == "celery":
-        from app.celery_app import celery
+        from app.platform.celery_app import celery
 
         return celery
     raise AttributeError(f"module 'app' has no attribute {name!r}")

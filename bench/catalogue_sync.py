@@ -92,7 +92,7 @@ def run_direct(import_url: str, storage_dir: str) -> tuple[float, list[dict]]:
 
 
 def start_workers(env: dict[str, str], log_dir: str) -> list[subprocess.Popen[bytes]]:
-    from app.celery_app import celery
+    from app.platform.celery_app import celery
 
     workers = []
     for pool in POOLS:

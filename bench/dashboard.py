@@ -109,7 +109,7 @@ def fill(n_jobs: int, client: redis.Redis) -> tuple[float, float]:
     jobs_s = time.perf_counter() - started
     engine.dispose()
 
-    from app.celery_app import celery
+    from app.platform.celery_app import celery
 
     started = time.perf_counter()
     with celery.producer_or_acquire() as producer:  # real kombu messages, as a burst of image uploads makes
@@ -120,8 +120,8 @@ def fill(n_jobs: int, client: redis.Redis) -> tuple[float, float]:
 
 
 def clear_redis(client: redis.Redis) -> None:
-    from app.celeryconfig import PRIORITY_STEPS
-    from app.queues import priority_list_key
+    from app.platform.celeryconfig import PRIORITY_STEPS
+    from app.platform.queues import priority_list_key
     from workers.pools import QUEUES
 
     client.delete(*[priority_list_key(q, s) for q in QUEUES for s in PRIORITY_STEPS])

@@ -78,7 +78,7 @@ def _worker_init(hub_url: str | None = None) -> None:
     global _INDEXER, _CLIENT
     import redis
 
-    from app import gc_tuning
+    from app.platform import gc_tuning
     from app.db.session import dispose_engines
 
     dispose_engines()
@@ -228,8 +228,8 @@ def main() -> int:
     url = f"http://127.0.0.1:{port}"
     # Histories of active accounts (the CLI's defaults are ~50 messages per fid): ~350 per fid.
     # The simulator stands in for a remote hub, yet shares these two cores: its collector is
-    # tuned like the workers' (app/gc_tuning.py) so that it takes as little of them as it can.
-    serve = (f"import time\nfrom app import gc_tuning\nfrom simulators.hub.testing import running_hub\n"
+    # tuned like the workers' (app/platform/gc_tuning.py) so that it takes as little of them as it can.
+    serve = (f"import time\nfrom app.platform import gc_tuning\nfrom simulators.hub.testing import running_hub\n"
              f"with running_hub(port={port}, num_fids={fids}, seed=3, events_per_block={per_block}, mean_casts=150, "
              f"mean_reactions=120, mean_follows=60):\n    gc_tuning.tune_worker_process()\n    time.sleep(10**9)\n")
     hub = subprocess.Popen([sys.executable, "-c", serve], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -1,4 +1,4 @@
-"""Benchmark of the worker processes' garbage-collector tuning (app/gc_tuning.py).
+"""Benchmark of the worker processes' garbage-collector tuning (app/platform/gc_tuning.py).
 
 A realtime poller's hot loop, in a process that has imported the Celery app (as a worker has):
 decode 1,000-event hub pages (the simulator's /v1/events), keep the last two alive as a poll
@@ -27,8 +27,8 @@ os.environ.setdefault("SWITCHYARD_ENV_FILE", "/nonexistent/.env")
 def child(mode: str, path: str, pages: int) -> None:
     import orjson
 
-    import app.celery_app  # noqa: F401  - a worker's heap: Celery, SQLAlchemy, every task module
-    from app import gc_tuning
+    import app.platform.celery_app  # noqa: F401  - a worker's heap: Celery, SQLAlchemy, every task module
+    from app.platform import gc_tuning
     from app.farcaster.batch import Batch
 
     if mode == "tuned":

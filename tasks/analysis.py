@@ -18,7 +18,7 @@ from app.analysis.backoff import retry_delay
 from app.analysis.fetcher import FetchLimits, NetworkError, PageRefusedError
 from app.analysis.pipeline import STEPS, run_analysis
 from app.analysis.request import InvalidRequestError, parse_request
-from app.celery_app import celery
+from app.platform.celery_app import celery
 from app.settings import get_settings
 
 

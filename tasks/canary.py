@@ -9,7 +9,7 @@ import socket
 import time
 from typing import Any
 
-from app.celery_app import celery
+from app.platform.celery_app import celery
 from workers.pools import QUEUES
 
 

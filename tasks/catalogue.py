@@ -7,7 +7,6 @@ live in catalogue_syncs (+ per-family / per-image rows), not in chords.
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Any
 
 from app.catalogue import pipeline, status
@@ -18,7 +17,8 @@ from app.catalogue.import_index import FAMILY_SKU_RE, HASH_RE
 from app.catalogue.storage import default_store
 from app.catalogue.supplier_sync import active_supplier_codes, ensure_suppliers
 from app.catalogue import sync_runs
-from app.celery_app import celery
+from app.catalogue.sync_runs import new_run_id
+from app.platform.celery_app import celery
 from app.db import get_engine
 from app.settings import get_settings
 
@@ -39,11 +39,6 @@ def _url(name: str, value: Any) -> str:
     if not isinstance(value, str) or not value.startswith(("http://", "https://")):
         raise InvalidArguments(f"{name} must be an http(s) URL, got {value!r}")
     return value
-
-
-def new_run_id() -> str:
-    """Groups the supplier syncs of one "sync all" (or of one CLI call) in catalogue_syncs."""
-    return f"run-{uuid.uuid4().hex[:12]}"
 
 
 def _backoff(base: float, retries: int) -> float:

@@ -6,16 +6,14 @@ rebuild, reconciliation fan-out). Every task is idempotent: deliveries are at le
 """
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from app.celery_app import celery
+from app.platform.celery_app import celery
 from app.db import get_engine
-from app.farcaster.hub_client import HubUnavailable, default_client
-from app.farcaster.operations import Indexer
-from app.farcaster.target_cache import TargetCache
+from app.farcaster.hub_client import HubUnavailable
+from app.farcaster.services import hub_client, indexer
 from app.settings import get_settings
 
 
@@ -35,33 +33,6 @@ def _id(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InvalidArguments(f"{name} must be a positive integer, got {value!r}")
     return value
-
-
-class CeleryEnqueue:
-    def backfill(self, request_id: int, fid: int) -> None:
-        backfill_fid.apply_async(args=[fid], kwargs={"request_id": request_id})
-
-    def apply_staged(self, batch_id: int) -> None:
-        apply_staged.apply_async(args=[batch_id])
-
-    def reconcile(self, fid: int) -> None:
-        reconcile_fid.apply_async(args=[fid])
-
-    def discover(self, app_fid: int) -> None:
-        discover_app_users.apply_async(args=[app_fid])
-
-    def scan_app_users(self, app_fid: int, chunk: int) -> None:
-        scan_app_users.apply_async(args=[app_fid, chunk])
-
-
-@lru_cache(maxsize=1)
-def _client():
-    return default_client()
-
-
-def indexer() -> Indexer:
-    engine = get_engine()
-    return Indexer(engine, TargetCache(engine), CeleryEnqueue(), client_factory=_client)
 
 
 RETRYABLE = (HubUnavailable, OperationalError, ConnectionError)
@@ -143,7 +114,7 @@ def poll_shards(self: Any) -> list[int]:
     """Beat, every REALTIME_POLL_INTERVAL_SECONDS: one poll per data shard of /v1/info."""
     from app.farcaster.realtime import stream_shards
 
-    shards = stream_shards(_client().info())
+    shards = stream_shards(hub_client().info())
     expires = max(5.0, get_settings().realtime_poll_interval_seconds * 5)
     for shard in shards:
         poll_shard.apply_async(args=[shard], expires=expires)
@@ -166,7 +137,7 @@ def poll_shard(self: Any, shard_index: int) -> dict:
 
     # Each segment's batches are sent as soon as they are committed: appliers start on a
     # backlog while the poll is still reading it.
-    result = realtime.poll_shard(ix.engine, _client(), ix.cache, shard_index, page_size=settings.hub_page_size,
+    result = realtime.poll_shard(ix.engine, hub_client(), ix.cache, shard_index, page_size=settings.hub_page_size,
                                  max_pages=settings.realtime_max_pages_per_poll,
                                  on_staged=_send_staged)
     if result.gap:
@@ -202,7 +173,7 @@ def reconcile_fid(self: Any, fid: int) -> dict:
 
     settings = get_settings()
     ix = indexer()
-    result = run(ix.engine, _client(), _fid(fid), grace_seconds=settings.farcaster_reconcile_grace_seconds,
+    result = run(ix.engine, hub_client(), _fid(fid), grace_seconds=settings.farcaster_reconcile_grace_seconds,
                  max_delete_ratio=settings.farcaster_reconcile_max_delete_ratio,
                  on_applied=lambda r: ix.publish(r.targets, r.backfill_requests))
     return result.as_dict()

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.celery_app import celery
-from app.jobs.retention import prune_jobs as prune_jobs_now
+from app.platform.celery_app import celery
+from app.platform.jobs.retention import prune_jobs as prune_jobs_now
 from app.settings import get_settings
 
 
@@ -26,8 +26,9 @@ def sweep_leases(self: Any) -> dict[str, Any]:
 
     def publish(lease: TakenOver) -> None:
         work = lease.work
+        # The original task id: analysis job ids and supplier sync rows are keyed by it.
         celery.send_task(work.task_name, args=work.args, kwargs=work.kwargs, task_id=work.task_id,
-                         queue=work.queue, priority=work.priority, headers={"lease_epoch": lease.epoch})
+                         queue=work.queue, priority=work.priority)
 
     client = redis.Redis.from_url(celery.conf.broker_url, socket_connect_timeout=5, socket_timeout=10)
     try:

@@ -71,8 +71,8 @@ def redis_client() -> Iterator["object"]:
     """The test Redis db with every queue emptied (bindings kept: workers may be connected)."""
     import redis
 
-    from app.queues import priority_list_key
-    from app.celeryconfig import PRIORITY_STEPS
+    from app.platform.queues import priority_list_key
+    from app.platform.celeryconfig import PRIORITY_STEPS
     from workers.pools import QUEUES
 
     client = redis.Redis.from_url(TEST_ENV["REDIS_URL"])
@@ -115,7 +115,7 @@ class WorkerPools:
 
     def start(self, *pools: str, env: dict[str, str] | None = None) -> dict[str, WorkerProcess]:
         """Ensure these pools run; returns them. `env` only applies to newly started ones."""
-        from app.celery_app import celery
+        from app.platform.celery_app import celery
 
         new = [p for p in pools if p not in self.running or self.running[p].process.poll() is not None]
         for pool in new:
@@ -155,6 +155,6 @@ def worker_pools(database: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 @pytest.fixture(scope="session")
 def celery_app() -> object:
-    from app.celery_app import celery
+    from app.platform.celery_app import celery
 
     return celery

@@ -1,42 +1,36 @@
-"""Generate Procfile and compose.yaml from workers.POOLS (and check them for drift).
+"""Generate Procfile and compose.yaml from the pipelines' pools and processes (and check them for drift).
 
 `switchyard render` rewrites both files; `switchyard render --check` (and a test)
 fails when a committed file differs from what the pool definitions produce.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
+from app.pipelines import PIPELINES
+from app.platform.pipeline import Process
 from workers.pools import POOLS
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = "# Generated from workers/pools.py by `switchyard render`; do not edit by hand.\n"
 
 
-@dataclass(frozen=True)
-class Process:
-    """A non-pool process; `compose_command`/`ports` where a container differs from a local run."""
-
-    name: str
-    command: str
-    compose_command: str | None = None
-    ports: tuple[str, ...] = ()
-
-
-# Non-pool processes, in start order. Pipelines add their services here.
-EXTRA_PROCESSES: tuple[Process, ...] = (
+# The platform's processes besides the pools, in start order; pipelines add theirs after them.
+PLATFORM_PROCESSES: tuple[Process, ...] = (
     Process("beat", "celery -A app beat --loglevel INFO"),
     Process("flower", "switchyard flower", "switchyard flower --address 0.0.0.0",
             ports=("${FLOWER_PORT:-5555}:5555",)),
-    Process("api", "switchyard api", "switchyard api --host 0.0.0.0 --port 8080",
-            ports=("${ANALYSIS_API_PORT:-8080}:8080",)),
 )
+
+
+def extra_processes() -> tuple[Process, ...]:
+    """Every non-pool process of a full deployment: the platform's, then each pipeline's."""
+    return PLATFORM_PROCESSES + tuple(p for pipeline in PIPELINES for p in pipeline.processes)
 
 
 def processes() -> list[tuple[str, str]]:
     """(name, command) of every process of a full deployment, in start order."""
-    return [(p.name, p.command) for p in EXTRA_PROCESSES] + [
+    return [(p.name, p.command) for p in extra_processes()] + [
         (pool.name, f"switchyard worker {pool.name}") for pool in POOLS
     ]
 
@@ -104,7 +98,7 @@ def compose() -> str:
         "      postgres:\n"
         "        condition: service_healthy\n"
     )
-    for process in EXTRA_PROCESSES:
+    for process in extra_processes():
         ports = "".join(f'      - "{port}"\n' for port in process.ports)
         extra = f"    ports:\n{ports}" if ports else ""
         out.append(_service(process.name, process.compose_command or process.command, extra))

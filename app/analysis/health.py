@@ -18,8 +18,8 @@ def _describe(exc: Exception) -> str:
 
 def queue_health(settings: Settings) -> dict[str, Any]:
     from app.analysis import store
-    from app.jobs.queries import counts_by_queue_and_state
-    from app.queues import waiting_by_priority
+    from app.platform.jobs.queries import counts_by_queue_and_state
+    from app.platform.queues import waiting_by_priority
     from workers.pools import QUEUES
 
     broker: dict[str, Any] = {"reachable": True, "error": None}

@@ -11,7 +11,7 @@ from app.analysis.url_safety import MAX_URL_LENGTH, UnsafeURLError, check_url
 Priority = Literal["low", "normal", "high"]
 PRIORITIES: tuple[Priority, ...] = ("low", "normal", "high")
 
-# Redis priority steps (app.celeryconfig.PRIORITY_STEPS): 0 is served first.
+# Redis priority steps (app.platform.celeryconfig.PRIORITY_STEPS): 0 is served first.
 BROKER_PRIORITY: dict[str, int] = {"high": 0, "normal": 3, "low": 6}
 
 TOOL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$"

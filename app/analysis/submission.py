@@ -25,7 +25,7 @@ def task_kwargs(request: AnalysisRequest) -> dict[str, Any]:
 
 def submit(request: AnalysisRequest) -> dict[str, Any]:
     """Record and queue one analysis; returns its record (status queued)."""
-    from app.celery_app import celery
+    from app.platform.celery_app import celery
 
     job_id = str(uuid.uuid4())
     record = store.create(job_id, request)

@@ -50,7 +50,7 @@ def _finish(conn: Connection, sync_id: int) -> None:
         return
     job_id = finished.pop("job_id")
     if job_id:  # direct syncs have no job
-        from app.jobs import recorder
+        from app.platform.jobs import recorder
 
         try:
             recorder.record_progress(job_id, 100, {"step": "done", "sync_id": sync_id, **finished})

@@ -5,6 +5,7 @@ so a redelivered task can never count twice. The last child to finish marks the 
 """
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy import and_, exists, func, select, text, update
@@ -13,6 +14,11 @@ from sqlalchemy.engine import Connection
 
 from app.catalogue.models import Supplier, Sync, SyncFamily, SyncImage
 from app.platform import leases
+
+
+def new_run_id() -> str:
+    """Groups the supplier syncs of one "sync all" (or of one CLI call) in catalogue_syncs."""
+    return f"run-{uuid.uuid4().hex[:12]}"
 
 syncs = Sync.__table__
 sync_families = SyncFamily.__table__

@@ -1,28 +1,22 @@
-"""`switchyard` entry point: each domain registers its subcommands from its own module."""
+"""`switchyard` entry point: each pipeline registers its subcommands (its declaration's `cli`)."""
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
+from collections.abc import Sequence
 
+from app import pipelines as registry
+from app.platform.pipeline import Pipeline, resolve
 from app.settings import SettingsError
 
-# Modules with `register(subparsers)`; each adds its subcommands (with a `func`).
-COMMAND_MODULES = (
-    "app.cli.platform",
-    "app.cli.analysis",
-    "app.cli.catalogue",
-    "app.cli.local",
-    "app.cli.farcaster",
-)
 
-
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(pipelines: Sequence[Pipeline] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="switchyard", description="Operate Switchyard's queues, jobs and pipelines.")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in COMMAND_MODULES:
-        importlib.import_module(module).register(subparsers)
+    for pipeline in registry.PIPELINES if pipelines is None else pipelines:
+        for register in pipeline.cli:  # each `register(subparsers)` adds subcommands with a `func`
+            resolve(register)(subparsers)
     return parser
 
 

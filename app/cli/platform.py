@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from app.cli.output import emit_json, table
-from app.jobs.models import JobState
+from app.platform.jobs.models import JobState
 from app.settings import get_settings
 from workers.pools import POOLS_BY_NAME, QUEUES
 
@@ -16,8 +16,8 @@ STATE_COLUMNS = ("PENDING", "STARTED", "RETRY", "SUCCESS", "FAILURE", "REVOKED",
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from app.jobs import queries
-    from app.queues import waiting_by_priority
+    from app.platform.jobs import queries
+    from app.platform.queues import waiting_by_priority
 
     settings = get_settings()
     depths = waiting_by_priority(settings.redis_url, QUEUES)
@@ -54,7 +54,10 @@ JOB_HEADERS = ["id", "name", "queue", "state", "attempts", "progress", "updated"
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
-    from app.jobs import queries
+    from app.platform.jobs import queries
+
+    if args.view == "running":
+        return cmd_running(args)
 
     state = args.state.upper() if args.state else None
     if state and state not in JobState.ALL:
@@ -63,8 +66,30 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     return _print_jobs(args, queries.list_jobs(state=state, queue=args.queue, name=args.name, limit=args.limit))
 
 
+def _seconds(value: Any) -> str:
+    return "-" if value is None else f"{float(value):.1f}s"
+
+
+def cmd_running(args: argparse.Namespace) -> int:
+    """Work held under leases now: which worker process, for how long, and its last heartbeat."""
+    from app.db import get_engine
+    from app.platform import leases
+
+    with get_engine().connect() as conn:
+        rows = leases.running(conn, kind_prefix=args.name or "", limit=args.limit)
+    if args.json:
+        emit_json(rows)
+        return 0
+    print(table(["task id", "task", "key", "state", "worker", "epoch", "lease age", "heartbeat", "alive"],
+                [[r["task_id"], r["kind"], r["key"], r["state"],
+                  r["owner"] or f"(was {r['previous_owner']})", r["epoch"], _seconds(r["lease_age_seconds"]),
+                  f"{_seconds(r['heartbeat_age_seconds'])} ago" if r["heartbeat_age_seconds"] is not None else "-",
+                  "yes" if r["alive"] else "NO"] for r in rows]))
+    return 0
+
+
 def cmd_failed(args: argparse.Namespace) -> int:
-    from app.jobs import queries
+    from app.platform.jobs import queries
 
     return _print_jobs(args, queries.failed_jobs(queue=args.queue, limit=args.limit))
 
@@ -78,7 +103,7 @@ def _print_jobs(args: argparse.Namespace, jobs: list[dict[str, Any]]) -> int:
 
 
 def cmd_job(args: argparse.Namespace) -> int:
-    from app.jobs import queries
+    from app.platform.jobs import queries
 
     job = queries.get_job(args.job_id)
     if job is None:
@@ -170,7 +195,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("status", help="queue depths, job counts by state, last canary per queue")
     p.set_defaults(func=cmd_status)
 
-    p = subparsers.add_parser("jobs", help="recent jobs, newest first")
+    p = subparsers.add_parser("jobs", help="recent jobs, newest first; `jobs running`: work held by workers now")
+    p.add_argument("view", nargs="?", choices=["running"],
+                   help="running: each unit of work with its worker, lease age and last heartbeat")
     p.add_argument("--state")
     p.add_argument("--queue")
     p.add_argument("--name")

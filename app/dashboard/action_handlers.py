@@ -10,12 +10,13 @@ from typing import Any
 
 from tornado import web
 
-from app.dashboard import actions, cleanup, pauses
+from app.dashboard import actions, cleanup
+from app.platform import pauses
 from app.dashboard.access import refuse_viewer
 from app.dashboard.actions import ActionError
 from app.dashboard.handler_base import DashboardHandler
 from app.dashboard.pages import AddJobPage, known_queue
-from app.queues import waiting
+from app.platform.queues import waiting
 
 AGE_UNITS = {"minutes": 60, "hours": 3600, "days": 86400}
 

@@ -19,10 +19,10 @@ from sqlalchemy import exists, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 
 from app.dashboard.models import Resend, ResendReason
-from app.dashboard.pauses import check_queue
+from app.platform.pauses import check_queue
 from app.db import get_engine
-from app.jobs import recorder
-from app.jobs.models import Job, JobState
+from app.platform.jobs import recorder
+from app.platform.jobs.models import Job, JobState
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ resends = Resend.__table__
 
 RETRYABLE = (JobState.FAILURE, JobState.REVOKED)
 DELAYED = (JobState.PENDING, JobState.RETRY)  # with an ETA: published, not started
-_STAND_IN_KEYS = ({"truncated", "bytes", "preview"}, {"unserializable"})  # app.jobs.recorder._json_text
+_STAND_IN_KEYS = ({"truncated", "bytes", "preview"}, {"unserializable"})  # app.platform.jobs.recorder._json_text
 
 
 class ActionError(ValueError):
@@ -62,7 +62,7 @@ def _load(job_id: str) -> StoredJob:
 
 
 def _celery() -> Any:
-    from app.celery_app import celery
+    from app.platform.celery_app import celery
 
     return celery
 

@@ -35,7 +35,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from app.analysis.models import AnalysisStatus
 from app.farcaster.realtime import SEQ_BITS  # Snapchain event ids are height << SEQ_BITS | seq
-from app.jobs.models import JobState
+from app.platform.jobs.models import JobState
 
 log = logging.getLogger(__name__)
 
@@ -478,8 +478,8 @@ class BusinessMetricsCollector:
         return data
 
     def _read_redis(self) -> dict[str, dict[int, int]]:
-        from app.celeryconfig import PRIORITY_STEPS
-        from app.queues import priority_list_key
+        from app.platform.celeryconfig import PRIORITY_STEPS
+        from app.platform.queues import priority_list_key
 
         if self._redis is None:
             import redis

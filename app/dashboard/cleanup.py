@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy import func, select, text, update
 
-from app.celeryconfig import PRIORITY_STEPS
+from app.platform.celeryconfig import PRIORITY_STEPS
 from app.dashboard.actions import ActionError
-from app.dashboard.pauses import check_queue
+from app.platform.pauses import check_queue
 from app.db import get_engine
-from app.jobs.models import Job, JobState
-from app.queues import priority_list_key
+from app.platform.jobs.models import Job, JobState
+from app.platform.queues import priority_list_key
 
 log = logging.getLogger(__name__)
 

@@ -47,6 +47,36 @@ def as_json(value: Any, indent: int | None = 2) -> str:
     return json.dumps(value, indent=indent, ensure_ascii=False, default=str)
 
 
+def progress_text(info: Any) -> str:
+    """A task's progress details for people: "step 2 of 3 · pages 40 · families 1,200" (not JSON).
+
+    `step`/`of` read as "step N of M"; numbers get thousands separators; nested values are
+    shown compactly, so a task's own keys still appear however it names them.
+    """
+    if not isinstance(info, dict):
+        return "" if info is None else str(info)
+    parts = []
+    step, of = info.get("step"), info.get("of")
+    if step is not None:
+        parts.append(f"step {_number(step)} of {_number(of)}" if of is not None else f"step {_number(step)}")
+    for key, value in info.items():
+        if key in ("step", "of") and step is not None:
+            continue
+        label = str(key).replace("_", " ")
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {_number(v)}" for k, v in value.items())
+        elif isinstance(value, list):
+            value = ", ".join(_number(v) for v in value)
+        parts.append(f"{label} {_number(value)}")
+    return " · ".join(parts)
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
+
+
 class DashboardHandler(BaseHandler):
     def check_xsrf_cookie(self) -> None:
         super().check_xsrf_cookie()  # Flower: refuses cross-site and cross-origin requests when auth is on
@@ -78,6 +108,7 @@ class DashboardHandler(BaseHandler):
     def get_template_namespace(self) -> dict[str, Any]:
         namespace = super().get_template_namespace()
         namespace.update(state_badge=state_badge, when=when, as_json=as_json, query_string=query_string,
+                         progress_text=progress_text,
                          viewer=self.viewer, user=self.user)
         return namespace
 

@@ -13,15 +13,17 @@ from sqlalchemy import exists, func, select, tuple_
 
 from app.dashboard.models import Resend
 from app.db import get_engine
-from app.jobs.models import Job, JobState
-from app.jobs.queries import filter_jobs
+from app.platform.jobs.models import Job, JobAttempt, JobState
+from app.platform.jobs.queries import filter_jobs
 
 jobs = Job.__table__
 resends = Resend.__table__
+attempts = JobAttempt.__table__
 
 LIST_COLUMNS = (jobs.c.id, jobs.c.name, jobs.c.queue, jobs.c.state, jobs.c.attempts, jobs.c.progress,
                 jobs.c.error, jobs.c.worker, jobs.c.eta, jobs.c.created_at, jobs.c.updated_at)
 CHILDREN_SHOWN = 100
+ATTEMPTS_SHOWN = 50  # newest first; a job retried more often than this shows its latest
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ def list_jobs(*, state: str | None = None, queue: str | None = None, name: str |
     more = len(rows) > limit
     rows = rows[:limit]
     _add_resent_as(rows)
+    _add_leases(rows)
     return JobPage(rows, Cursor(rows[-1]["updated_at"], rows[-1]["id"]) if more else None)
 
 
@@ -93,6 +96,19 @@ def _add_resent_as(rows: list[dict[str, Any]]) -> None:
         row["resent_as"] = found.get(row["id"])
 
 
+def _add_leases(rows: list[dict[str, Any]]) -> None:
+    """Each running job's lease: the worker process holding it, its age, the owner's last heartbeat."""
+    from app.platform import leases
+
+    started = [row["id"] for row in rows if row["state"] == JobState.STARTED]
+    found: dict[str, dict[str, Any]] = {}
+    if started:
+        with get_engine().connect() as conn:
+            found = leases.for_tasks(conn, started)
+    for row in rows:
+        row["lease"] = found.get(row["id"])
+
+
 def job_detail(job_id: str) -> dict[str, Any] | None:
     """The job row plus its parent, children (first CHILDREN_SHOWN, counts by state) and resend links."""
     with get_engine().connect() as conn:
@@ -112,8 +128,13 @@ def job_detail(job_id: str) -> dict[str, Any] | None:
             .limit(CHILDREN_SHOWN)).mappings()]
         job["children_by_state"] = dict(conn.execute(
             select(jobs.c.state, func.count()).where(jobs.c.parent_id == job_id).group_by(jobs.c.state)).all())
+        job["attempt_history"] = [dict(r) for r in conn.execute(
+            select(attempts.c.attempt, attempts.c.worker, attempts.c.state, attempts.c.error,
+                   attempts.c.started_at, attempts.c.finished_at)
+            .where(attempts.c.job_id == job_id).order_by(attempts.c.attempt.desc()).limit(ATTEMPTS_SHOWN)).mappings()]
         job["resent_as"] = _resend(conn, resends.c.original_id == job_id, resends.c.job_id)
         job["resend_of"] = _resend(conn, resends.c.job_id == job_id, resends.c.original_id)
+    _add_leases([job])
     return job
 
 

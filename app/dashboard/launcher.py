@@ -39,13 +39,14 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> Non
     flower_command.extract_settings()
     flower_command.setup_logging()
 
-    from app.celery_app import celery
+    from app.platform.celery_app import celery
     from app.dashboard import business_metrics
     from app.dashboard.web import Dashboard
 
     business_metrics.install()  # Switchyard's collectors, on the registry Flower serves at /metrics
     dashboard = Dashboard(capp=celery, options=options, redis_url=settings.redis_url,
-                          viewers=settings.flower_viewers, **flower_settings)
+                          viewers=settings.flower_viewers, metrics_scrape_token=settings.metrics_scrape_token,
+                          **flower_settings)
     atexit.register(dashboard.stop)
     signal.signal(signal.SIGTERM, flower_command.sigterm_handler)
     port = dashboard.start_http_server()

@@ -1,4 +1,4 @@
-"""The dashboard's durable state: paused queues and the jobs it sent again."""
+"""The dashboard's durable state: the jobs it sent again (paused queues: app.platform.pauses)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,16 +7,6 @@ from sqlalchemy import CheckConstraint, DateTime, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base
-
-
-class PausedQueue(Base):
-    """A queue no worker consumes until it is resumed; workers started later read this on start."""
-
-    __tablename__ = "dashboard_paused_queues"
-
-    queue: Mapped[str] = mapped_column(String(100), primary_key=True)
-    paused_by: Mapped[str | None] = mapped_column(String(200))
-    paused_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class ResendReason:

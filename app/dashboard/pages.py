@@ -8,8 +8,8 @@ from tornado import web
 from app.dashboard import actions, job_queries, queue_overview, waiting_messages
 from app.dashboard.cleanup import CLEANABLE
 from app.dashboard.handler_base import DashboardHandler
-from app.dashboard.pauses import UnknownQueue, check_queue, paused_queues
-from app.jobs.models import JobState
+from app.platform.pauses import UnknownQueue, check_queue, paused_queues
+from app.platform.jobs.models import JobState
 from workers.pools import QUEUES
 
 PAGE_SIZE = 50

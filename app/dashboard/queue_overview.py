@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from app.dashboard.models import Resend
-from app.dashboard.pauses import Pause, paused_queues
+from app.platform.pauses import Pause, paused_queues
 from app.db import get_engine
-from app.jobs.models import Job, JobState
-from app.queues import waiting_by_priority
+from app.platform.jobs.models import Job, JobState
+from app.platform.queues import waiting_by_priority
 from workers.pools import QUEUES, pool_for_queue
 
 jobs = Job.__table__

@@ -16,10 +16,10 @@ from typing import Any
 import redis
 from sqlalchemy import select
 
-from app.celeryconfig import PRIORITY_STEPS
+from app.platform.celeryconfig import PRIORITY_STEPS
 from app.db import get_engine
-from app.jobs.models import Job
-from app.queues import priority_list_key
+from app.platform.jobs.models import Job
+from app.platform.queues import priority_list_key
 
 jobs = Job.__table__
 

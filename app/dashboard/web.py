@@ -37,8 +37,10 @@ ROUTES = [
 class Dashboard(Flower):
     """Flower plus Switchyard's queues, jobs and actions, behind Flower's authentication."""
 
-    def __init__(self, *, redis_url: str, viewers: frozenset[str] = frozenset(), **kwargs: Any) -> None:
+    def __init__(self, *, redis_url: str, viewers: frozenset[str] = frozenset(),
+                 metrics_scrape_token: str | None = None, **kwargs: Any) -> None:
         super().__init__(template_loader=DashboardTemplateLoader(), dashboard_viewers=frozenset(viewers),
+                         metrics_scrape_token=metrics_scrape_token,
                          dashboard_redis_url=redis_url,
                          dashboard_redis=redis.Redis.from_url(redis_url, socket_connect_timeout=3, socket_timeout=10),
                          **kwargs)

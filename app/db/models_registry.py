@@ -1,10 +1,14 @@
-"""Imports every domain's models so Base.metadata is complete (Alembic autogenerate, tests)."""
-from app.analysis import models as _analysis  # noqa: F401
-from app.catalogue import models as _catalogue  # noqa: F401
+"""Imports every model module (the platform's, the dashboard's, each pipeline's) so
+Base.metadata is complete (Alembic autogenerate, tests)."""
+from __future__ import annotations
+
+import importlib
+
+from app import pipelines as registry
 from app.dashboard import models as _dashboard  # noqa: F401
 from app.db.base import Base
-from app.farcaster import models as _farcaster  # noqa: F401
-from app.jobs import models as _jobs  # noqa: F401
-from app.platform import lease_models as _leases  # noqa: F401
+
+for _module in (m for pipeline in registry.PIPELINES for m in pipeline.models):
+    importlib.import_module(_module)
 
 metadata = Base.metadata

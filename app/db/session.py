@@ -16,6 +16,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.settings import get_settings
 
+# Both ends notice a peer that vanished (host powered off or cut off) within ~15 s: the server
+# ends the session and releases its locks (a write's lease lock would otherwise block the
+# take-over of its work for the kernel's default two hours), the client stops waiting.
+DEAD_PEER_DETECTION = {
+    "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
+    "tcp_user_timeout": 15000,
+    "options": "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3"
+               " -c tcp_user_timeout=15000",
+}
+
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
 
@@ -35,7 +45,7 @@ def get_engine(url: str | None = None) -> Engine:
                     pool_pre_ping=True,  # survive PostgreSQL restarts without failing a task
                     pool_recycle=1800,
                     # An unreachable host fails fast (health checks, CLI) instead of hanging.
-                    connect_args={"connect_timeout": 5},
+                    connect_args={"connect_timeout": 5, **DEAD_PEER_DETECTION},
                 )
                 _engines[url] = engine
     return engine

@@ -16,7 +16,7 @@ def seed_demo() -> str:
     """Index two roots and the simulated network's first client app (its users become roots)."""
     from simulators.hub.generator import NetworkConfig
     from simulators.hub.network import Network
-    from tasks.farcaster import indexer
+    from app.farcaster.services import indexer
 
     app_fid = Network(NetworkConfig(seed=HUB_SIM_SEED, num_fids=HUB_SIM_FIDS)).plan.client_apps[0]
     ix = indexer()

@@ -11,11 +11,10 @@ from honcho import manager as honcho_manager
 from honcho.manager import Manager
 from honcho.printer import Printer
 
+from app.localrun.demos import demo_processes, seeders
+from app.localrun.services import PrivateService, ServiceUnavailable, ensure_postgres, ensure_redis
 from app.localrun.supervisor import Supervisor
 from app.localrun.watchdog import watch_consumption
-
-from app.localrun.demos import DEMO_PROCESSES, SEEDERS
-from app.localrun.services import PrivateService, ServiceUnavailable, ensure_postgres, ensure_redis
 from app.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +29,7 @@ def _say(message: str) -> None:
 
 def _announce_when_ready(manager: Manager, pool_names: list[str], run_demos: bool) -> None:
     """Wait (bounded) for every pool to answer ping, then print the URLs and seed demo workloads."""
-    from app.celery_app import celery
+    from app.platform.celery_app import celery
 
     settings = get_settings()
     deadline = time.monotonic() + 120
@@ -49,7 +48,7 @@ def _announce_when_ready(manager: Manager, pool_names: list[str], run_demos: boo
     _say(f"every pool is up ({len(pool_names) - len(waiting)}/{len(pool_names)}); a process that dies is "
          "restarted; Ctrl-C stops everything")
     if run_demos:
-        for seed in SEEDERS:
+        for seed in seeders():
             try:
                 _say(f"demo: {seed()}")
             except Exception as exc:  # noqa: BLE001 - a failed demo must not stop the system
@@ -63,7 +62,7 @@ def run(*, demos: bool = True) -> int:
 
     if demos:
         # Demo settings apply to this process too (the seeders), not only to the children.
-        for process in DEMO_PROCESSES:
+        for process in demo_processes():
             os.environ.update(process.env)
         get_settings.cache_clear()
     settings = get_settings()
@@ -90,7 +89,7 @@ def run(*, demos: bool = True) -> int:
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         manager = Supervisor(Printer(sys.stdout))
         if demos:
-            for process in DEMO_PROCESSES:
+            for process in demo_processes():
                 manager.add_process(process.name, process.command, env=env, cwd=str(ROOT))
         for name, command in render.processes():
             manager.add_process(name, command, env=env, cwd=str(ROOT))

@@ -14,7 +14,7 @@ def watch_consumption(restart: Callable[[str, str], None], stopping: Callable[[]
                       stall_after: float, interval: float) -> threading.Thread:
     """Every `interval` s, check every queue; call restart(pool name, reason) for a stalled one."""
     from app.db import get_engine
-    from app.queues import waiting
+    from app.platform.queues import waiting
     from app.settings import get_settings
     from workers.pools import QUEUES, pool_for_queue
 

@@ -35,7 +35,7 @@ class Lease(Base):
     resends: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     previous_owner: Mapped[str | None] = mapped_column(String(300))  # the owner a take-over replaced
 
-    __table_args__ = (Index("ix_leases_state_taken", "state", "taken_at"),)
+    __table_args__ = (Index("ix_leases_state_taken", "state", "taken_at"), Index("ix_leases_task_id", "task_id"))
 
 
 class LeaseOwner(Base):

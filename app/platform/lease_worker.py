@@ -60,7 +60,8 @@ class Heartbeat:
         try:
             with self.engine.begin() as conn:
                 if not leases.release(conn, held):
-                    log.info("lease %s %s epoch %s was taken over before release", held.kind, held.key, held.epoch)
+                    log.debug("lease %s %s epoch %s: already released (a retry) or taken over",
+                              held.kind, held.key, held.epoch)
         except Exception:  # noqa: BLE001 - retried on the next beat; until then it looks running, but alive
             log.warning("could not release lease %s %s; retrying", held.kind, held.key, exc_info=True)
             with self._lock:
@@ -90,6 +91,14 @@ def process_heartbeat(engine: Engine, hostname: str) -> Heartbeat:
                                    ttl=settings.lease_ttl_seconds)
             _heartbeat.start()
         return _heartbeat
+
+
+def release_early(held: leases.Held) -> None:
+    """Release a lease before its task returns (a retry about to be sent may start elsewhere at once)."""
+    with _heartbeat_lock:
+        heartbeat = _heartbeat
+    if heartbeat is not None and heartbeat.pid == os.getpid() and heartbeat.owner == held.owner:
+        heartbeat.release(held)
 
 
 def stop_process_heartbeat() -> None:

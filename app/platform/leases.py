@@ -113,7 +113,7 @@ _TAKE = text("""
         args = EXCLUDED.args, kwargs = EXCLUDED.kwargs, delivery_tag = EXCLUDED.delivery_tag,
         taken_at = now(), released_at = NULL,
         previous_owner = CASE WHEN l.state = 'running' THEN l.owner ELSE l.previous_owner END
-    WHERE l.state <> 'running' OR l.owner = EXCLUDED.owner
+    WHERE l.state <> 'running'
        OR NOT EXISTS (SELECT 1 FROM lease_owners o WHERE o.owner = l.owner AND o.expires_at > now())
     RETURNING l.epoch
 """)
@@ -194,9 +194,9 @@ def take_over_expired(conn: Connection, *, limit: int = 1000, resend_after: floa
 
 
 def prune(conn: Connection, *, older_than_seconds: float) -> int:
-    """Forget released leases and owners dead for longer than this."""
+    """Forget released leases taken, and owners dead, longer ago than this (by index: state, taken_at)."""
     gone = conn.execute(text("""
-        DELETE FROM leases WHERE state = 'released' AND released_at < now() - make_interval(secs => :age)
+        DELETE FROM leases WHERE state = 'released' AND taken_at < now() - make_interval(secs => :age)
     """), {"age": older_than_seconds}).rowcount
     conn.execute(text("""
         DELETE FROM lease_owners o WHERE o.expires_at < now() - make_interval(secs => :age)
@@ -210,8 +210,8 @@ def running(conn: Connection, *, kind_prefix: str = "", limit: int = 500) -> lis
     rows = conn.execute(text("""
         SELECT l.kind, l.key, l.epoch, l.state, l.owner, l.previous_owner, l.task_id, l.resends,
                o.hostname, o.pid, o.heartbeat_at, o.expires_at,
-               EXTRACT(EPOCH FROM now() - l.taken_at) AS lease_age_seconds,
-               EXTRACT(EPOCH FROM now() - o.heartbeat_at) AS heartbeat_age_seconds,
+               CAST(EXTRACT(EPOCH FROM now() - l.taken_at) AS float8) AS lease_age_seconds,
+               CAST(EXTRACT(EPOCH FROM now() - o.heartbeat_at) AS float8) AS heartbeat_age_seconds,
                COALESCE(o.expires_at > now(), false) AS alive
         FROM leases l LEFT JOIN lease_owners o ON o.owner = l.owner
         WHERE l.state IN ('running', 'resent') AND l.kind LIKE :prefix
@@ -226,8 +226,8 @@ def for_tasks(conn: Connection, task_ids: list[str]) -> dict[str, dict[str, Any]
         return {}
     rows = conn.execute(text("""
         SELECT l.task_id, l.kind, l.key, l.epoch, l.state, l.owner, o.heartbeat_at,
-               EXTRACT(EPOCH FROM now() - l.taken_at) AS lease_age_seconds,
-               EXTRACT(EPOCH FROM now() - o.heartbeat_at) AS heartbeat_age_seconds,
+               CAST(EXTRACT(EPOCH FROM now() - l.taken_at) AS float8) AS lease_age_seconds,
+               CAST(EXTRACT(EPOCH FROM now() - o.heartbeat_at) AS float8) AS heartbeat_age_seconds,
                COALESCE(o.expires_at > now(), false) AS alive
         FROM leases l LEFT JOIN lease_owners o ON o.owner = l.owner
         WHERE l.task_id = ANY(:ids) AND l.state IN ('running', 'resent')

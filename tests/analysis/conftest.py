@@ -109,7 +109,7 @@ def stopped_analysis_worker(worker_pools: Any, redis_client: Any) -> Iterator[No
     """No analysis worker while a test queues jobs with arbitrary URLs: nothing may fetch them."""
     worker_pools.stop("analysis")
     yield
-    from app.celeryconfig import PRIORITY_STEPS
-    from app.queues import priority_list_key
+    from app.platform.celeryconfig import PRIORITY_STEPS
+    from app.platform.queues import priority_list_key
 
     redis_client.delete(*[priority_list_key("analysis", step) for step in PRIORITY_STEPS])

@@ -5,7 +5,7 @@ import pytest
 import requests
 
 from app.analysis import store
-from app.celeryconfig import PRIORITY_STEPS
+from app.platform.celeryconfig import PRIORITY_STEPS
 from tests.analysis.conftest import TOKEN, ApiClient, running_api
 
 # Jobs queued here name real hosts: no worker may run them.

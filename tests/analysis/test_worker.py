@@ -6,9 +6,9 @@ from typing import Any
 
 from app.analysis import store
 from app.analysis.page_server import html
-from app.celeryconfig import PRIORITY_STEPS
-from app.jobs import queries
-from app.queues import waiting
+from app.platform.celeryconfig import PRIORITY_STEPS
+from app.platform.jobs import queries
+from app.platform.queues import waiting
 from tests.support import wait_until
 
 PAGE = """<html><head><title>Tool</title><meta name="description" content="An online code editor"></head>

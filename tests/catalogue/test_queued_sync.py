@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from app.catalogue.status import recent_syncs
 from app.db import get_engine
-from app.jobs import queries
+from app.platform.jobs import queries
 from tasks.catalogue import new_run_id, sync_all, sync_supplier
 from tests.catalogue.helpers import image_urls, product_hashes, table_counts, totals
 from tests.support import wait_until

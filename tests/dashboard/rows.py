@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from app.db import get_engine
-from app.jobs.models import Job
+from app.platform.jobs.models import Job
 
 
 def job_row(**fields: Any) -> str:

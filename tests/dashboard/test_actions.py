@@ -10,7 +10,7 @@ from app.dashboard import actions, cleanup, waiting_messages
 from app.dashboard.actions import ActionError
 from app.dashboard.models import Resend
 from app.db import get_engine
-from app.jobs import queries
+from app.platform.jobs import queries
 from tests.dashboard.fixtures import idle_maintenance  # noqa: F401 - a fixture
 from tests.dashboard.rows import ago, job_row
 from tests.support import wait_until

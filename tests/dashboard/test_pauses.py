@@ -2,9 +2,9 @@
 resume brings back only the pool that owns the queue."""
 from __future__ import annotations
 
-from app.celery_app import celery
-from app.dashboard import pauses
-from app.jobs import queries
+from app.platform.celery_app import celery
+from app.platform import pauses
+from app.platform.jobs import queries
 from tests.support import wait_until
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.dashboard import job_queries, queue_overview, waiting_messages
-from app.dashboard.models import PausedQueue, Resend
+from app.dashboard.models import Resend
+from app.platform.pauses import PausedQueue
 from app.db import get_engine
-from app.jobs.models import Job
+from app.platform.jobs.models import Job
 from tests.conftest import TEST_ENV
 from tests.dashboard.fixtures import idle_maintenance  # noqa: F401 - a fixture
 from tests.dashboard.rows import ago, job_row, kombu_message
@@ -125,3 +126,13 @@ def test_scheduled_jobs_are_the_ones_waiting_for_an_eta(db):
     job_row(state="PENDING")
     job_row(state="SUCCESS", eta=ago(minutes=5))
     assert [j["id"] for j in job_queries.scheduled_jobs("maintenance")] == [sooner, later]
+
+
+def test_progress_details_read_as_text_not_json():
+    from app.dashboard.handler_base import progress_text
+
+    assert progress_text({"step": 2, "of": 3}) == "step 2 of 3"
+    assert progress_text({"step": "parse", "pages": 1200, "families": {"done": 3, "failed": 1}}) == \
+        "step parse · pages 1,200 · families done 3, failed 1"
+    assert progress_text({"ratio": 0.25, "ok": True}) == "ratio 0.25 · ok True"
+    assert progress_text(None) == "" and progress_text("raw") == "raw"

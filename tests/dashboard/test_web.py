@@ -7,19 +7,25 @@ import sys
 
 import pytest
 import requests
+from sqlalchemy import insert
 
-from app.dashboard.models import PausedQueue
+from app.platform.pauses import PausedQueue
 from app.db import get_engine
-from app.jobs import queries
+from app.platform.jobs import queries
+from app.platform.jobs.models import JobAttempt
 from tests.conftest import ROOT, TEST_ENV
 from tests.dashboard.fixtures import idle_maintenance  # noqa: F401 - a fixture
 from tests.dashboard.rows import job_row
 from tests.dashboard.servers import ADMIN, BASIC_AUTH_ENV, VIEWER, offered_actions, running_dashboard, xsrf_token
 
 
+SCRAPE_TOKEN = "scrape-token-for-tests"
+
+
 @pytest.fixture(scope="module")
 def dashboard(database, tmp_path_factory):
-    with running_dashboard(tmp_path_factory.mktemp("dashboard"), BASIC_AUTH_ENV) as server:
+    env = {**BASIC_AUTH_ENV, "METRICS_SCRAPE_TOKEN": SCRAPE_TOKEN}
+    with running_dashboard(tmp_path_factory.mktemp("dashboard"), env) as server:
         yield server
 
 
@@ -43,8 +49,12 @@ def test_admin_sees_the_pages_and_their_actions(dashboard, db, redis_client):
     assert queues.status_code == 200 and 'id="queue-maintenance"' in queues.text
     assert {"pause", "retry-failed"} <= offered_actions(queues.text)
     assert "signed in as <strong>admin</strong>" in queues.text
+    with get_engine().begin() as conn:
+        conn.execute(insert(JobAttempt.__table__).values(job_id=failed, attempt=9, worker="maintenance@h1",
+                                                         state="FAILURE", error="DrillFailure: attempt 9 fails"))
     job_page = admin.get(f"{dashboard.url}/jobs/{failed}", timeout=10).text
     assert "retry" in offered_actions(job_page)
+    assert 'data-attempt="9"' in job_page and "maintenance@h1" in job_page
     assert 'style="width: 40%"' in job_page and "DrillFailure: attempt 9 fails on purpose" in job_page
     assert failed[:8] in admin.get(dashboard.url + "/failed?queue=maintenance", timeout=10).text
     for path in ("/queues/maintenance", "/jobs?state=FAILURE", "/jobs/new", "/workers", "/tasks", "/broker"):
@@ -55,8 +65,31 @@ def test_admin_sees_the_pages_and_their_actions(dashboard, db, redis_client):
     assert admin.get(dashboard.url + "/jobs/nope", timeout=10).status_code == 404
 
 
+def test_running_jobs_show_their_worker_lease_age_and_heartbeat(dashboard, db):
+    from tests.platform.lease_helpers import expire_owner, take
+
+    running = job_row(name="farcaster.backfill_fid", queue="backfill", state="STARTED", error=None)
+    lost = job_row(name="analysis.analyze", queue="analysis", state="STARTED", error=None)
+    take(get_engine(), "farcaster.backfill_fid", "1:7", owner="backfill@host-a:321", task_id=running)
+    take(get_engine(), "analysis.analyze", lost, owner="analysis@host-b:9", task_id=lost)
+    expire_owner(get_engine(), "analysis@host-b:9")
+    admin = session_for(ADMIN)
+    listing = admin.get(dashboard.url + "/jobs?state=STARTED", timeout=10).text
+    assert 'data-lease-owner="backfill@host-a:321"' in listing and "heartbeat" in listing
+    assert "(not alive)" in listing
+    page = admin.get(f"{dashboard.url}/jobs/{running}", timeout=10).text
+    assert 'id="job-lease"' in page and "on backfill@host-a:321 · lease" in page
+
+
 def test_metrics_carry_the_business_next_to_flowers_own(dashboard, db):
     job_row(name="maintenance.flaky")
+    assert requests.get(dashboard.url + "/metrics", timeout=10).status_code == 401
+    assert requests.get(dashboard.url + "/metrics", auth=("admin", "wrong"), timeout=10).status_code == 401
+    assert requests.get(dashboard.url + "/metrics", headers={"Authorization": "Bearer wrong"},
+                        timeout=10).status_code == 401
+    scraped = requests.get(dashboard.url + "/metrics", headers={"Authorization": f"Bearer {SCRAPE_TOKEN}"},
+                           timeout=10)
+    assert scraped.status_code == 200 and "switchyard_jobs" in scraped.text
     text = session_for(VIEWER).get(dashboard.url + "/metrics", timeout=10).text
     assert "flower_events_total" in text or "flower_worker_online" in text  # Flower's own
     assert 'switchyard_metrics_scrape_error{source="postgresql"} 0.0' in text

@@ -31,7 +31,7 @@ def test_targets_and_client_apps(engine, cache_redis, capsys):
 
 def test_cursors_show_lag_per_shard(engine, cache_redis, capsys, hub_sim, monkeypatch):
     client = HubClient(hub_sim.url)
-    monkeypatch.setattr("tasks.farcaster._client", lambda: client)  # the CLI's hub: this simulator
+    monkeypatch.setattr("app.farcaster.services.hub_client", lambda: client)  # the CLI's hub: this simulator
     hub_sim.advance(3)
     realtime.ensure_cursors(engine, client)
     hub_sim.advance(4)

@@ -41,7 +41,9 @@ def pools(worker_pools, hub):
 
 def pool_env(hub) -> dict[str, str]:
     return {"HUB_URLS": hub.url, "HUB_REQUESTS_PER_SECOND": "5000", "HUB_BACKOFF_MAX_SECONDS": "0.2",
-            "HUB_ATTEMPTS": "12", "HUB_TIMEOUT_SECONDS": "5"}
+            "HUB_ATTEMPTS": "12", "HUB_TIMEOUT_SECONDS": "5",
+            # A killed worker's leases expire in seconds, for the sweep catch_up runs.
+            "LEASE_HEARTBEAT_SECONDS": "1", "LEASE_TTL_SECONDS": "4"}
 
 
 @pytest.fixture
@@ -81,11 +83,14 @@ def cursors_at_head(engine, hub) -> bool:
 
 
 def catch_up(celery_app, engine, hub, timeout: float = 60) -> None:
-    """What beat does every second: poll every shard, until the cursors reach the head and
-    every staged batch and backfill is done."""
+    """What beat does: poll every shard and sweep the leases of killed workers, until the cursors
+    reach the head and every staged batch and backfill is done."""
+    from tasks.maintenance import sweep_leases
+
     deadline = time.monotonic() + timeout
     while True:
         send(celery_app, "farcaster.poll_shards")
+        sweep_leases()
         try:
             wait_until(lambda: cursors_at_head(engine, hub) and idle(engine), timeout=1.0, interval=0.1)
             return
@@ -172,7 +177,7 @@ def kill_worker_and_its_processes(process) -> None:
 
 
 def test_sigkill_flushdb_and_hub_faults_lose_and_duplicate_nothing(fresh, celery_app, hub, pools, redis_client):
-    from tasks.farcaster import indexer
+    from app.farcaster.services import indexer
 
     engine = fresh
     app_fid = hub.network.plan.client_apps[0]

@@ -95,7 +95,7 @@ def test_rate_limit_runs_on_redis_clock_not_the_clients(cache_redis, monkeypatch
 
 
 def test_beat_polls_recovers_and_reconciles_unless_disabled():
-    from app.beat_schedule import build_schedule
+    from app.platform.beat import build_schedule
 
     schedule = build_schedule(load_settings(realtime_poll_interval_seconds=1))
     assert schedule["farcaster-poll-shards"]["task"] == "farcaster.poll_shards"

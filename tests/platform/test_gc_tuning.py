@@ -5,7 +5,7 @@ import gc
 
 import pytest
 
-from app import gc_tuning
+from app.platform import gc_tuning
 from app.settings import get_settings
 
 
@@ -18,12 +18,14 @@ def restore_gc():
     gc.set_threshold(*before)
 
 
-@pytest.mark.parametrize("hook", ["_tune_gc_before_fork", "_fresh_connections"])
+@pytest.mark.parametrize("hook", ["worker_boot", "worker_process_boot"])
 def test_worker_hooks_tune_the_collector_and_freeze_the_start_up_heap(restore_gc, hook):
-    from app import celery_app
+    from app.platform import celery_app
+    from app.platform.worker_hooks import GcTuning
 
     _, gen1, gen2 = gc.get_threshold()
-    getattr(celery_app, hook)()
+    [extension] = [e for e in celery_app.EXTENSIONS if isinstance(e, GcTuning)]
+    getattr(extension, hook)()
     assert gc.get_threshold() == (get_settings().gc_gen0_threshold, gen1, gen2)
     assert get_settings().gc_gen0_threshold > gc_tuning.PYTHON_DEFAULT_GEN0
     assert gc.get_freeze_count() > 1000  # the imported modules' objects

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from app.jobs import queries
+from app.platform.jobs import queries
 from tests.support import wait_until
 
 
@@ -70,3 +70,50 @@ def test_pickled_message_is_rejected_logged_and_the_worker_carries_on(
     assert wait_final(celery_app.send_task("canary.maintenance").id)["state"] == "SUCCESS"
     assert worker.process.poll() is None
     logging.getLogger(__name__).info("pickled message %s rejected as expected", pickled.id)
+
+
+def attempt_rows(job_id: str) -> list[dict]:
+    from sqlalchemy import select
+
+    from app.db import get_engine
+    from app.platform.jobs.models import JobAttempt
+
+    table = JobAttempt.__table__
+    with get_engine().connect() as conn:
+        return [dict(r) for r in conn.execute(select(table).where(table.c.job_id == job_id)
+                                               .order_by(table.c.attempt)).mappings()]
+
+
+def test_priority_is_recorded_at_publish_and_kept_by_retries(db, redis_client, worker_pools, celery_app):
+    worker_pools.start("maintenance")
+    highest = celery_app.send_task("maintenance.flaky", kwargs={"fail_attempts": 0, "steps": 0}, priority=0)
+    retried = celery_app.send_task("maintenance.flaky", kwargs={"fail_attempts": 2, "steps": 0}, priority=6)
+    default = celery_app.send_task("maintenance.flaky", kwargs={"fail_attempts": 0, "steps": 0})
+    assert wait_final(highest.id)["priority"] == 0
+    job = wait_final(retried.id)
+    assert (job["state"], job["attempts"], job["priority"]) == ("SUCCESS", 3, 6)
+    # Without a priority kombu's Redis transport delivers from the first list: the worker records 0.
+    assert wait_final(default.id)["priority"] == 0
+
+
+def test_every_attempt_is_kept_with_its_worker_outcome_and_error(db, redis_client, worker_pools, celery_app):
+    workers = worker_pools.start("maintenance")
+    job = wait_final(celery_app.send_task("maintenance.flaky", kwargs={"fail_attempts": 2, "steps": 0}).id)
+    rows = attempt_rows(job["id"])
+    assert [(r["attempt"], r["state"]) for r in rows] == [(1, "RETRY"), (2, "RETRY"), (3, "SUCCESS")]
+    assert "attempt 1 fails on purpose" in rows[0]["error"] and "attempt 2 fails on purpose" in rows[1]["error"]
+    assert rows[2]["error"] is None
+    assert all(r["worker"] == workers["maintenance"].nodename for r in rows)
+    assert all(r["finished_at"] >= r["started_at"] for r in rows)
+
+
+def test_a_dashboard_retry_continues_the_attempt_count(db, redis_client, worker_pools, celery_app):
+    from app.dashboard import actions
+
+    worker_pools.start("maintenance")
+    failed = wait_final(celery_app.send_task("maintenance.flaky", kwargs={"fail_attempts": 9, "steps": 0}).id)
+    assert (failed["state"], failed["attempts"]) == ("FAILURE", 6)  # max_retries=5: six attempts
+    again = wait_final(actions.retry_job(failed["id"], by="ops"))
+    # The count goes on (7), and the task's own retry limit sees the attempts before: it fails at once.
+    assert (again["state"], again["attempts"]) == ("FAILURE", 7)
+    assert [r["attempt"] for r in attempt_rows(again["id"])] == [7]

@@ -171,3 +171,39 @@ def test_running_lists_work_with_its_owner_lease_age_and_heartbeat(engine):
     assert rows["analysis.analyze"]["alive"] is False and rows["analysis.analyze"]["heartbeat_age_seconds"] >= 20
     assert [r["kind"] for r in only] == ["farcaster.backfill_fid"]
     assert set(by_task) == {"t1"} and by_task["t1"]["owner"] == "backfill@h:11"
+
+
+def test_jobs_running_shows_each_lease_with_its_worker_age_and_heartbeat(engine, capsys):
+    import json
+
+    from app.cli.main import main
+
+    take(engine, "farcaster.backfill_fid", "3:7", owner="backfill@h:11", task_id="t1")
+    take(engine, "analysis.analyze", "j", owner="analysis@h:12", task_id="t2")
+    expire_owner(engine, "analysis@h:12")
+    assert main(["--json", "jobs", "running"]) == 0
+    rows = {r["task_id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert (rows["t1"]["owner"], rows["t1"]["alive"]) == ("backfill@h:11", True)
+    assert rows["t2"]["alive"] is False
+    assert main(["jobs", "running", "--name", "farcaster."]) == 0
+    out = capsys.readouterr().out
+    assert "backfill@h:11" in out and "analysis@h:12" not in out and "yes" in out
+
+
+def test_a_second_delivery_to_the_same_live_process_is_a_duplicate_too(engine):
+    """The owner's earlier run may still hold it (a thread, or a release the heartbeat retries)."""
+    assert take(engine, "test.work", "k", owner="a@h:1") is not None
+    assert take(engine, "test.work", "k", owner="a@h:1") is None
+
+
+def test_prune_forgets_old_released_leases_and_long_dead_owners_only(engine):
+    old = take(engine, "test.work", "old", owner="a@h:1")
+    take(engine, "test.work", "running", owner="b@h:2")
+    with engine.begin() as conn:
+        leases.release(conn, old)
+        conn.execute(text("UPDATE leases SET taken_at = now() - interval '2 days'"))
+        conn.execute(text("UPDATE lease_owners SET expires_at = now() - interval '2 days'"))
+        assert leases.prune(conn, older_than_seconds=86400) == 1
+        assert list(conn.execute(text("SELECT key FROM leases")).scalars()) == ["running"]
+        # b still holds a lease (dead, for the sweep to take over): its owner row stays.
+        assert list(conn.execute(text("SELECT owner FROM lease_owners")).scalars()) == ["b@h:2"]

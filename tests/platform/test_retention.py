@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from app.db import get_engine
-from app.jobs.retention import prune_jobs
+from app.platform.jobs.retention import prune_jobs
 
 
 def insert(job_id: str, state: str, age_days: float) -> None:
@@ -32,7 +32,7 @@ def test_prune_respects_age_and_state(db):
 
 
 def test_prune_works_in_batches(db, monkeypatch):
-    import app.jobs.retention as retention
+    import app.platform.jobs.retention as retention
 
     monkeypatch.setattr(retention, "_BATCH", 7)
     with get_engine().begin() as conn:
@@ -54,7 +54,7 @@ def test_prune_task_runs_on_the_maintenance_pool(db, redis_client, worker_pools,
 
 
 def test_retention_is_on_the_beat_schedule():
-    from app.beat_schedule import build_schedule
+    from app.platform.beat import build_schedule
     from app.settings import get_settings
 
     assert build_schedule(get_settings())["prune-jobs"]["task"] == "maintenance.prune_jobs"

@@ -1,7 +1,7 @@
 """Routing sends every task to a pool's queue; the Celery configuration is Redis-safe."""
 from __future__ import annotations
 
-from app.celeryconfig import build_config, visibility_timeout
+from app.platform.celeryconfig import build_config, visibility_timeout
 from app.settings import get_settings, load_settings
 from workers.pools import QUEUES
 

@@ -11,7 +11,7 @@ from app.cli.output import emit_json, table
 
 
 def _indexer():
-    from tasks.farcaster import indexer
+    from app.farcaster.services import indexer
 
     return indexer()
 
@@ -43,11 +43,11 @@ def cmd_targets_list(args):
 
 
 def cmd_apps_add(args):
-    from tasks.farcaster import discover_app_users
+    from app.platform.resources import shared_resources
 
     result = _indexer().add_client_app(args.fid)
     if not args.no_scan:
-        result["scan_task"] = discover_app_users.apply_async(args=[args.fid]).id
+        result["scan_task"] = shared_resources().send_task("farcaster.discover_app_users", args=[args.fid]).id
     return _out(args, result)
 
 
@@ -65,23 +65,24 @@ def cmd_backfill(args):
 
 
 def cmd_reconcile(args):
-    from tasks.farcaster import reconcile_fid
+    from app.platform.resources import shared_resources
 
-    return _out(args, {"fid": args.fid, "task_id": reconcile_fid.apply_async(args=[args.fid]).id})
+    task = shared_resources().send_task("farcaster.reconcile_fid", args=[args.fid])
+    return _out(args, {"fid": args.fid, "task_id": task.id})
 
 
 def cmd_cursors(args):
     from sqlalchemy import text
 
     from app.farcaster import realtime
-    from tasks.farcaster import _client
+    from app.farcaster import services
 
     ix = _indexer()
     with ix.engine.connect() as conn:
         cursors = dict(conn.execute(text("SELECT shard_index, next_event_id FROM farcaster_shard_cursors")).all())
         unapplied = conn.execute(text("SELECT count(*) FROM farcaster_staged_batches WHERE applied_at IS NULL")).scalar()
     try:
-        info = _client().info()
+        info = services.hub_client().info()
         heads = {s: realtime.head_event_id(info, s) for s in realtime.stream_shards(info)}
     except Exception as exc:  # noqa: BLE001 - show what the database knows even when the hub is down
         print(f"switchyard: hub unavailable: {exc}", file=sys.stderr)
@@ -108,6 +109,43 @@ def cmd_rebuild_cache(args):
 
 def cmd_recover(args):
     return _out(args, _indexer().recover(args.stale_after))
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = float(seconds)
+    return f"{seconds:.0f}s" if seconds < 120 else (f"{seconds / 60:.0f}m" if seconds < 7200 else f"{seconds / 3600:.1f}h")
+
+
+def cmd_backfills(args: argparse.Namespace) -> int:
+    from app.db import get_engine
+    from app.farcaster import backfill_requests
+
+    engine = get_engine()
+    resent: list[tuple[int, int]] = []
+    if args.resend_failed:
+        with engine.begin() as conn:
+            resent = backfill_requests.resend_failed(conn)
+        _indexer().send_backfills(resent)
+    with engine.connect() as conn:
+        counts = backfill_requests.counts(conn)
+        rows = backfill_requests.listing(conn, state=args.state, limit=args.limit)
+    if args.json:
+        emit_json({"counts": counts, "requests": rows, "resent": [{"id": i, "fid": f} for i, f in resent]})
+        return 0
+    if args.resend_failed:
+        print(f"re-sent {len(resent)} failed backfill(s)" + (f": fids {', '.join(str(f) for _, f in resent)}"
+                                                             if resent else ""))
+    print("  ".join(f"{state}: {n}" for state, n in counts.items()))
+    print(table(["id", "fid", "state", "reason", "age", "running", "took", "pages", "messages", "worker",
+                 "heartbeat", "error"],
+                [[r["id"], r["fid"], r["state"], r["reason"], _age(r["age_seconds"]),
+                  _age(r["running_seconds"]) if r["state"] == "running" else "-", _age(r["took_seconds"]),
+                  r["pages"], r["messages"], r["worker"] or "-",
+                  f"{_age(r['heartbeat_age_seconds'])} ago" if r["heartbeat_age_seconds"] is not None else "-",
+                  (r["error"] or "")[:60]] for r in rows]))
+    return 0
 
 
 def cmd_hub_sim(args):
@@ -150,6 +188,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("backfill", help="queue a backfill of one fid (not if one is waiting or running)")
     p.add_argument("fid", type=_fid)
     p.set_defaults(func=cmd_backfill)
+    p = sub.add_parser("backfills", help="backfill requests by state: ages, errors, the worker running each")
+    p.add_argument("--state", choices=("pending", "running", "done", "failed"))
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--resend-failed", action="store_true",
+                   help="first queue a new backfill of every target whose latest backfill failed")
+    p.set_defaults(func=cmd_backfills)
     p = sub.add_parser("reconcile", help="queue a hub/database reconciliation of one fid")
     p.add_argument("fid", type=_fid)
     p.set_defaults(func=cmd_reconcile)

@@ -2,7 +2,7 @@
 
 A pause is a row in dashboard_paused_queues plus a cancel_consumer broadcast to
 the workers running now; workers started later read the table when they become
-ready (app.dashboard.worker_pauses). Messages sent to a paused queue wait in
+ready (the QueuePauses extension, app.platform.worker_pauses). Messages sent to a paused queue wait in
 Redis. Resuming deletes the row and asks the workers that were started to
 consume the queue to consume it again (a plain add_consumer broadcast would
 make every worker, of every pool, consume it).
@@ -13,16 +13,28 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import DateTime, String, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Mapped, mapped_column
 
-from app.dashboard.models import PausedQueue
 from app.db import get_engine
+from app.db.base import Base
 from workers.pools import QUEUES
+
+
+class PausedQueue(Base):
+    """A queue no worker consumes until it is resumed; workers started later read this on start."""
+
+    __tablename__ = "dashboard_paused_queues"
+
+    queue: Mapped[str] = mapped_column(String(100), primary_key=True)
+    paused_by: Mapped[str | None] = mapped_column(String(200))
+    paused_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
 
 paused_table = PausedQueue.__table__
 
-RESUME_COMMAND = "switchyard_resume_queue"  # the worker-side command, in app.dashboard.worker_pauses
+RESUME_COMMAND = "switchyard_resume_queue"  # the worker-side command (app.platform.worker_pauses)
 
 
 class UnknownQueue(ValueError):
@@ -63,7 +75,7 @@ def pause(queue: str, *, by: str | None = None, reply_timeout: float = 1.0) -> B
     stmt = insert(paused_table).values(queue=queue, paused_by=by).on_conflict_do_nothing()
     with get_engine().begin() as conn:
         conn.execute(stmt)
-    from app.celery_app import celery
+    from app.platform.celery_app import celery
 
     replies = celery.control.cancel_consumer(queue, reply=True, timeout=reply_timeout)
     return _summarise(replies, lambda answer: "error" not in answer)
@@ -73,7 +85,7 @@ def resume(queue: str, *, reply_timeout: float = 1.0) -> Broadcast:
     check_queue(queue)
     with get_engine().begin() as conn:
         conn.execute(delete(paused_table).where(paused_table.c.queue == queue))
-    from app.celery_app import celery
+    from app.platform.celery_app import celery
 
     replies = celery.control.broadcast(RESUME_COMMAND, arguments={"queue": queue}, reply=True,
                                        timeout=reply_timeout)

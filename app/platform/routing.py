@@ -13,7 +13,7 @@ from typing import Any
 
 def route_by_task_queue(name: str, args: Any, kwargs: Any, options: dict[str, Any], task: Any = None,
                         **_: Any) -> dict[str, Any] | None:
-    from app.celery_app import celery
+    from app.platform.celery_app import celery
 
     registered = task or celery.tasks.get(name)
     route: dict[str, Any] = {}

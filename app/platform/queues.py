@@ -5,7 +5,7 @@ from functools import lru_cache
 
 import redis
 
-from app.celeryconfig import PRIORITY_SEPARATOR, PRIORITY_STEPS
+from app.platform.celeryconfig import PRIORITY_SEPARATOR, PRIORITY_STEPS
 
 
 def priority_list_key(queue: str, step: int) -> str:

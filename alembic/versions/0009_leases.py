@@ -1,7 +1,7 @@
 """platform: work leases and their owners' heartbeats (liveness-based recovery)
 
-Revision ID: 0008_leases
-Revises: 0007_farcaster_write_path
+Revision ID: 0009_leases
+Revises: 0008_job_attempts
 """
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0008_leases"
-down_revision = "0007_farcaster_write_path"
+revision = "0009_leases"
+down_revision = "0008_job_attempts"
 branch_labels = None
 depends_on = None
 
@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("kind", "key", name="pk_leases"),
     )
     op.create_index("ix_leases_state_taken", "leases", ["state", "taken_at"])
+    op.create_index("ix_leases_task_id", "leases", ["task_id"])  # the job pages look leases up by task
     op.create_table(
         "lease_owners",
         sa.Column("owner", sa.String(300), nullable=False),
@@ -54,5 +55,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_lease_owners_expires", table_name="lease_owners")
     op.drop_table("lease_owners")
+    op.drop_index("ix_leases_task_id", table_name="leases")
     op.drop_index("ix_leases_state_taken", table_name="leases")
     op.drop_table("leases")

@@ -15,13 +15,13 @@ from typing import Any
 
 from celery import Task
 
-from app.jobs import recorder
+from app.platform.jobs import recorder
 
 log = logging.getLogger(__name__)
 
 
 class SwitchyardTask(Task):
-    queue_name: str | None = None  # the queue this task is routed to (app.routing)
+    queue_name: str | None = None  # the queue this task is routed to (app.platform.routing)
     default_priority: int | None = None  # broker priority when the sender gives none (0 is highest)
     # Throttle progress writes: a backfill may report thousands of pages.
     progress_min_interval = 0.5
@@ -53,6 +53,17 @@ class SwitchyardTask(Task):
         return lease_worker.run_leased(engine, heartbeat, self.name, self.lease_key_for(args, kwargs), work,
                                        lambda: super(SwitchyardTask, self).__call__(*args, **kwargs),
                                        duplicate, lost)
+
+    def retry(self, *args: Any, **kwargs: Any) -> Any:
+        # The retry's message may start at once in another process: free the lease before it is sent.
+        from app.platform import leases
+
+        held = leases.current.get()
+        if held is not None:
+            from app.platform import lease_worker
+
+            lease_worker.release_early(held)
+        return super().retry(*args, **kwargs)
 
     def lease_key_for(self, args: tuple[Any, ...] | list[Any], kwargs: dict[str, Any]) -> str:
         if self.lease_key is None:

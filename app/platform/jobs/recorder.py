@@ -15,7 +15,7 @@ from sqlalchemy import func, text
 from sqlalchemy.dialects.postgresql import insert
 
 from app.db import get_engine
-from app.jobs.models import Job, JobState
+from app.platform.jobs.models import Job, JobState
 
 log = logging.getLogger(__name__)
 
@@ -50,29 +50,50 @@ _PUBLISHED = text("""
     INSERT INTO jobs (id, name, queue, state, args, kwargs, priority, parent_id, root_id, eta)
     VALUES (:id, :name, :queue, 'PENDING', CAST(:args AS jsonb), CAST(:kwargs AS jsonb), :priority,
             :parent_id, :root_id, :eta)
-    ON CONFLICT (id) DO UPDATE SET eta = EXCLUDED.eta, updated_at = now()
+    ON CONFLICT (id) DO UPDATE SET eta = EXCLUDED.eta, updated_at = now(),
+        -- a worker may have started it first (it records the delivery's priority then)
+        priority = COALESCE(jobs.priority, EXCLUDED.priority)
 """)
+# :retries is the message's retry count: a job sent again from the dashboard carries its
+# original's attempts there, so its count goes on instead of restarting at 1.
 _STARTED = text("""
-    INSERT INTO jobs (id, name, queue, state, worker, args, kwargs, parent_id, root_id, attempts, started_at)
-    VALUES (:id, :name, :queue, 'STARTED', :worker, CAST(:args AS jsonb), CAST(:kwargs AS jsonb),
-            :parent_id, :root_id, 1, now())
-    ON CONFLICT (id) DO UPDATE SET state = 'STARTED', worker = EXCLUDED.worker,
-        queue = COALESCE(jobs.queue, EXCLUDED.queue),
-        attempts = jobs.attempts + 1,  -- counts executions, redeliveries included
-        started_at = now(), finished_at = NULL, updated_at = now()
-    RETURNING attempts
+    WITH job AS (
+        INSERT INTO jobs (id, name, queue, state, worker, args, kwargs, priority, parent_id, root_id, attempts,
+                          started_at)
+        VALUES (:id, :name, :queue, 'STARTED', :worker, CAST(:args AS jsonb), CAST(:kwargs AS jsonb),
+                CAST(:priority AS smallint), :parent_id, :root_id, CAST(:retries AS integer) + 1, now())
+        ON CONFLICT (id) DO UPDATE SET state = 'STARTED', worker = EXCLUDED.worker,
+            queue = COALESCE(jobs.queue, EXCLUDED.queue), priority = COALESCE(jobs.priority, EXCLUDED.priority),
+            -- counts executions, redeliveries included
+            attempts = GREATEST(jobs.attempts + 1, CAST(:retries AS integer) + 1),
+            started_at = now(), finished_at = NULL, updated_at = now()
+        RETURNING attempts
+    ), attempt AS (
+        INSERT INTO job_attempts (job_id, attempt, worker, state, started_at)
+        SELECT :id, attempts, :worker, 'STARTED', now() FROM job
+        ON CONFLICT (job_id, attempt) DO NOTHING
+    )
+    SELECT attempts FROM job
 """)
 # A retry is published before the attempt that raised it is recorded, so the next attempt can
 # start (even finish) first; the stale attempt's late update must not overwrite it. attempt NULL
 # (failures seen by the parent process, such as hard time limits) applies unconditionally.
 _THIS_ATTEMPT = "id = :id AND (CAST(:attempt AS integer) IS NULL OR attempts = :attempt)"
+# The attempt's own row ends too: the one named, or (attempt NULL) the job's latest.
+_END_ATTEMPT = """
+    UPDATE job_attempts SET state = :state, error = :error, finished_at = now()
+    WHERE job_id = :id AND finished_at IS NULL
+      AND attempt = COALESCE(CAST(:attempt AS integer), (SELECT attempts FROM jobs WHERE id = :id))
+"""
 _SUCCEEDED = text(f"""
+    WITH ended AS ({_END_ATTEMPT})
     UPDATE jobs SET state = 'SUCCESS', result = CAST(:result AS jsonb), error = NULL, traceback = NULL,
         progress = CASE WHEN progress IS NULL THEN NULL ELSE 100 END,  -- reporters end at 100
         finished_at = now(), updated_at = now()
     WHERE {_THIS_ATTEMPT}
 """)
 _FAILED = text(f"""
+    WITH ended AS ({_END_ATTEMPT})
     UPDATE jobs SET state = :state, error = :error, traceback = :traceback,
         finished_at = CASE WHEN :final THEN now() END, updated_at = now()
     WHERE {_THIS_ATTEMPT}
@@ -113,12 +134,15 @@ def record_started(
     kwargs: Any,
     parent_id: str | None = None,
     root_id: str | None = None,
+    retries: int = 0,
+    priority: int | None = None,
 ) -> int:
-    """Record an execution starting; returns its attempt number (1 for the first execution)."""
+    """Record an execution starting; returns its attempt number (1 for a first execution)."""
     limit = _max_bytes()
     return int(_run(_STARTED, {"id": job_id, "name": name, "queue": queue, "worker": worker,
                                "args": _json_text(args, limit), "kwargs": _json_text(kwargs, limit),
-                               "parent_id": parent_id, "root_id": root_id}).scalar_one())
+                               "parent_id": parent_id, "root_id": root_id,
+                               "retries": max(0, int(retries or 0)), "priority": priority}).scalar_one())
 
 
 def record_progress(job_id: str, percent: int | None, info: dict[str, Any] | None) -> None:
@@ -127,7 +151,8 @@ def record_progress(job_id: str, percent: int | None, info: dict[str, Any] | Non
 
 
 def record_succeeded(job_id: str, result: Any, attempt: int | None = None) -> None:
-    _run(_SUCCEEDED, {"id": job_id, "attempt": attempt, "result": _json_text(result, _max_bytes())})
+    _run(_SUCCEEDED, {"id": job_id, "attempt": attempt, "result": _json_text(result, _max_bytes()),
+                      "state": JobState.SUCCESS, "error": None})
 
 
 def record_failed(job_id: str, state: str, error: str, traceback: str | None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from app.db import get_engine
-from app.jobs.models import JobState
+from app.platform.jobs.models import JobState
 
 _BATCH = 5000
 

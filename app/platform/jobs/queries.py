@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 
 from app.db import get_engine
-from app.jobs.models import Job, JobState
+from app.platform.jobs.models import Job, JobState
 
 jobs = Job.__table__
 

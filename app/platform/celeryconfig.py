@@ -67,7 +67,7 @@ def build_config(settings: Settings) -> dict[str, Any]:
         "worker_max_memory_per_child": 512 * 1024,  # KiB; recycle a child that grew past 512 MiB
         "worker_hijack_root_logger": True,
         # Routing: every task names its queue; unrouted built-ins go to maintenance, never "celery".
-        "task_routes": ("app.routing:route_by_task_queue",),
+        "task_routes": ("app.platform.routing:route_by_task_queue",),
         "task_default_queue": "maintenance",
         "task_create_missing_queues": True,
         "task_time_limit": max(pool.time_limit for pool in settings.pools()),

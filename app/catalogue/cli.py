@@ -45,14 +45,17 @@ def cmd_sync(args: argparse.Namespace) -> int:
         _print_syncs(args, results)
         return 1 if any(r["state"] != "done" or r["families_failed"] for r in results) else 0
 
-    from tasks.catalogue import new_run_id, sync_all, sync_supplier
+    from app.catalogue.sync_runs import new_run_id
+    from app.platform.resources import shared_resources
 
+    send_task = shared_resources().send_task
     run_id = new_run_id()
     if args.supplier:
-        jobs = [sync_supplier.apply_async(args=[code], kwargs={"run_id": run_id, "import_url": args.import_url}).id
+        jobs = [send_task("catalogue.sync_supplier", args=[code],
+                          kwargs={"run_id": run_id, "import_url": args.import_url}).id
                 for code in args.supplier]
     else:
-        jobs = [sync_all.apply_async(kwargs={"run_id": run_id, "import_url": args.import_url}).id]
+        jobs = [send_task("catalogue.sync_all", kwargs={"run_id": run_id, "import_url": args.import_url}).id]
     if not args.wait:
         if args.json:
             emit_json({"run_id": run_id, "jobs": jobs})
@@ -65,8 +68,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
 def _wait_for_run(args: argparse.Namespace, run_id: str, jobs: list[str]) -> int:
     from app.catalogue.status import recent_syncs
     from app.db import get_engine
-    from app.jobs.models import JobState
-    from app.jobs.queries import get_job
+    from app.platform.jobs.models import JobState
+    from app.platform.jobs.queries import get_job
 
     deadline = time.monotonic() + args.timeout
     while True:
