@@ -109,7 +109,7 @@ def request_backfill(self: Any, fid: int) -> dict:
     return indexer().request_backfill(_fid(fid))
 
 
-@celery.task(name="farcaster.poll_shards", queue_name="realtime", bind=True, ignore_result=True, leased=False)
+@celery.task(name="farcaster.poll_shards", queue_name="realtime", bind=True, ignore_result=True, leased=False, periodic=True)
 def poll_shards(self: Any) -> list[int]:
     """Beat, every REALTIME_POLL_INTERVAL_SECONDS: one poll per data shard of /v1/info."""
     from app.farcaster.realtime import stream_shards
@@ -121,7 +121,7 @@ def poll_shards(self: Any) -> list[int]:
     return shards
 
 
-@celery.task(name="farcaster.poll_shard", queue_name="realtime", bind=True, leased=False)
+@celery.task(name="farcaster.poll_shard", queue_name="realtime", bind=True, leased=False, periodic=True)
 def poll_shard(self: Any, shard_index: int) -> dict:
     """Read one shard's events from its cursor; stage the relevant ones with the new cursor."""
     from app.farcaster import realtime
@@ -152,7 +152,7 @@ def apply_staged(self: Any, batch_id: int) -> dict:
     return indexer().apply_staged(_id(batch_id, "batch_id"))
 
 
-@celery.task(name="farcaster.recover", queue_name="maintenance", bind=True, leased=False)
+@celery.task(name="farcaster.recover", queue_name="maintenance", bind=True, leased=False, periodic=True)
 def recover(self: Any, stale_after_seconds: float | None = None) -> dict:
     """Rebuild the target cache if Redis lost it; re-send unapplied staged batches and open backfills."""
     age = get_settings().farcaster_stale_after_seconds if stale_after_seconds is None else float(stale_after_seconds)

@@ -80,3 +80,18 @@ def flaky(self: Any, fail_attempts: int = 1, steps: int = 4) -> dict[str, int]:
     if self.request.retries < fail_attempts:
         raise self.retry(exc=DrillFailure(f"attempt {self.request.retries + 1} fails on purpose"), countdown=0)
     return {"attempts": self.request.retries + 1}
+
+
+@celery.task(name="maintenance.wait", queue_name="maintenance", bind=True, terminable=True)
+def wait(self: Any, seconds: float = 30) -> dict[str, float]:
+    """A drill that runs for a while (progress each second): for cancel and stuck-worker drills.
+    It writes nothing, so the dashboard may terminate it (terminable=True)."""
+    import time
+
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 3600:
+        raise ValueError("seconds must be a number from 0 to 3600")
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        self.report_progress(100 * (1 - left / seconds) if seconds else 100, left=round(left))
+        time.sleep(min(1.0, left))  # a drill's own pacing, not synchronisation
+    return {"seconds": seconds}

@@ -107,9 +107,22 @@ def cmd_job(args: argparse.Namespace) -> int:
 
     job = queries.get_job(args.job_id)
     if job is None:
+        # An id as lists show it (its first characters): found when exactly one job has it.
+        try:
+            matches = queries.ids_with_prefix(args.job_id, limit=10)
+        except queries.BadJobPrefix:
+            matches = []
+        if len(matches) == 1:
+            job = queries.get_job(matches[0]["id"])
+        elif matches:
+            print(f"switchyard: {args.job_id!r} is the start of several job ids; say more of it:", file=sys.stderr)
+            print(table(["id", "name", "state", "updated"],
+                        [[m["id"], m["name"], m["state"], m["updated_at"]] for m in matches]), file=sys.stderr)
+            return 1
+    if job is None:
         print(f"switchyard: no job {args.job_id!r} in the jobs table", file=sys.stderr)
         return 1
-    job["children"] = queries.children_of(args.job_id)
+    job["children"] = queries.children_of(job["id"])
     if args.json:
         emit_json(job)
         return 0
@@ -209,7 +222,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(func=cmd_failed)
 
-    p = subparsers.add_parser("job", help="one job by id, with its error, traceback and children")
+    p = subparsers.add_parser("job", help="one job by id (or its first characters), with its error, traceback and children")
     p.add_argument("job_id")
     p.set_defaults(func=cmd_job)
 

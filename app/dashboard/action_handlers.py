@@ -56,6 +56,20 @@ class RunJobNow(ActionHandler):
                        default_next=self.reverse_url("dashboard-job", job_id))
 
 
+class RemoveJob(ActionHandler):
+    @web.authenticated
+    async def post(self, job_id: str) -> None:
+        await self.act(actions.remove_job, job_id, redis_client=self.redis, by=self.user,
+                       done=f"Job {job_id} {{result}}.", default_next=self.reverse_url("dashboard-jobs"))
+
+
+class CancelJob(ActionHandler):
+    @web.authenticated
+    async def post(self, job_id: str) -> None:
+        await self.act(actions.cancel_job, job_id, by=self.user, done="Cancelled: {result}.",
+                       default_next=self.reverse_url("dashboard-job", job_id))
+
+
 class RetryFailed(ActionHandler):
     @web.authenticated
     async def post(self, queue: str) -> None:

@@ -1,4 +1,4 @@
-"""Operator actions that send jobs: retry, retry all failed, run a delayed job now, add a job.
+"""Operator actions on jobs: retry, retry all failed, run a delayed job now, add, remove, cancel.
 
 Plain functions (no HTTP): the dashboard's handlers, tests and scripts call them.
 A job sent again gets a new task id and a dashboard_resends row linking it to the
@@ -31,6 +31,18 @@ resends = Resend.__table__
 
 RETRYABLE = (JobState.FAILURE, JobState.REVOKED)
 DELAYED = (JobState.PENDING, JobState.RETRY)  # with an ETA: published, not started
+REMOVABLE = (JobState.PENDING, JobState.RETRY, JobState.FAILURE, JobState.REVOKED, JobState.REJECTED)
+CANCELLABLE = (JobState.STARTED,)
+
+
+def stops_at_once(task: Any) -> bool:
+    """Whether cancelling a running job of this task may kill its process (revoke terminate=True).
+
+    Only tasks that say so (``terminable=True``): killing a process mid-task is safe where the
+    task's writes are one transaction at its end and nothing else waits for it. Others are revoked:
+    the running attempt finishes, and no retry or redelivery of it runs again.
+    """
+    return bool(getattr(task, "terminable", False))
 _STAND_IN_KEYS = ({"truncated", "bytes", "preview"}, {"unserializable"})  # app.platform.jobs.recorder._json_text
 
 
@@ -155,6 +167,40 @@ def run_now(job_id: str, *, redis_client: Any, by: str | None = None) -> str:
     recorder.record_failed(job_id, JobState.REVOKED, f"run now as {new_id} by {by or '-'}", None)
     log.info("dashboard: %s ran delayed job %s (%s) now as %s", by or "-", job_id, job.name, new_id)
     return new_id
+
+
+def remove_job(job_id: str, *, redis_client: Any, by: str | None = None) -> str:
+    """Remove a job that is not running: out of its queue (waiting or delayed) and out of the history."""
+    job = _load(job_id)
+    if job.state not in REMOVABLE:
+        raise ActionError(f"job {job_id} is {job.state}: a running job is cancelled, not removed; "
+                          f"a finished one is cleaned with its queue's clean")
+    taken = False
+    if job.state in DELAYED and job.queue:
+        from app.dashboard import waiting_messages
+
+        taken = waiting_messages.remove(redis_client, job.queue, job_id)
+        # A worker may hold it (an ETA, a prefetch): it drops a revoked id when it comes to run it.
+        _celery().control.revoke(job_id)
+    with get_engine().begin() as conn:
+        conn.execute(jobs.delete().where(jobs.c.id == job_id))
+    where = "taken out of its queue and " if taken else ""
+    log.info("dashboard: %s removed job %s (%s, %s)", by or "-", job_id, job.name, job.state)
+    return f"{where}removed"
+
+
+def cancel_job(job_id: str, *, by: str | None = None) -> str:
+    """Cancel a running job: terminate it where its task allows that, else revoke it (see stops_at_once)."""
+    job = _load(job_id)
+    if job.state not in CANCELLABLE:
+        raise ActionError(f"job {job_id} is {job.state}: only a running job is cancelled "
+                          f"(a waiting or failed one is removed)")
+    task = _celery().tasks.get(job.name)
+    terminate = stops_at_once(task)
+    _celery().control.revoke(job_id, terminate=terminate, signal="SIGTERM")
+    log.info("dashboard: %s cancelled job %s (%s, terminate=%s)", by or "-", job_id, job.name, terminate)
+    return ("stopped: its process was told to end" if terminate
+            else "revoked: the running attempt finishes, and it is not run again")
 
 
 def known_tasks() -> list[str]:

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, select, tuple_
+from sqlalchemy import exists, func, select, text, tuple_
 
 from app.dashboard.models import Resend
 from app.db import get_engine
-from app.platform.jobs.models import Job, JobAttempt, JobState
-from app.platform.jobs.queries import filter_jobs
+from app.platform.jobs.models import SEARCH_DOCUMENT, Job, JobAttempt, JobState
+from app.platform.jobs.queries import BadJobPrefix, filter_jobs, ids_with_prefix  # noqa: F401 - the pages use them here
 
 jobs = Job.__table__
 resends = Resend.__table__
@@ -53,10 +53,31 @@ class JobPage:
     next: Cursor | None  # None on the last page
 
 
+def periodic_task_names(app: Any) -> frozenset[str]:
+    """Tasks sent every few seconds (beat's entries, and tasks marked periodic=True such as the
+    per-shard polls beat's dispatcher sends): hidden from job lists unless asked for."""
+    names = {entry["task"] for entry in (app.conf.beat_schedule or {}).values()}
+    names |= {name for name, task in app.tasks.items() if getattr(task, "periodic", False)}
+    return frozenset(names)
+
+
+MAX_SEARCH = 200
+
+
 def list_jobs(*, state: str | None = None, queue: str | None = None, name: str | None = None,
-              after: Cursor | None = None, limit: int = 50) -> JobPage:
+              after: Cursor | None = None, limit: int = 50, hide: frozenset[str] = frozenset(),
+              search: str | None = None) -> JobPage:
+    """Newest change first; `search`: jobs with every word of it among the values of their
+    arguments or result (a fid, a supplier code, a tool id), through the ix_jobs_search index."""
     stmt = select(*LIST_COLUMNS).order_by(jobs.c.updated_at.desc(), jobs.c.id.desc()).limit(limit + 1)
     stmt = filter_jobs(stmt, state=state, queue=queue, name=name)
+    if search and search.strip():
+        if len(search) > MAX_SEARCH:
+            raise ValueError(f"search: at most {MAX_SEARCH} characters")
+        stmt = stmt.where(text(f"{SEARCH_DOCUMENT} @@ plainto_tsquery('simple'::regconfig, :search)")
+                          .bindparams(search=search.strip()))
+    if hide and not name:
+        stmt = stmt.where(jobs.c.name.not_in(sorted(hide)))
     if after:
         stmt = stmt.where(tuple_(jobs.c.updated_at, jobs.c.id) < tuple_(after.updated_at, after.id))
     with get_engine().connect() as conn:

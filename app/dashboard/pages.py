@@ -56,12 +56,20 @@ class JobsPage(DashboardHandler):
         if state and state not in JobState.ALL:
             raise web.HTTPError(400, f"unknown state {state!r}; one of {', '.join(JobState.ALL)}")
         name = self.get_query_argument("name", "") or None
+        periodic = self.get_query_argument("periodic", "") == "1"
+        hide = frozenset() if periodic else job_queries.periodic_task_names(self.application.capp)
+        search = self.get_query_argument("q", "").strip() or None
+        if search and len(search) > job_queries.MAX_SEARCH:
+            raise web.HTTPError(400, f"q: at most {job_queries.MAX_SEARCH} characters")
+        if search:
+            hide = frozenset()  # asked for by what is inside them: every task
         after = job_queries.Cursor.decode(self.get_query_argument("after", ""))
         page = await self.blocking(job_queries.list_jobs, state=state, queue=queue, name=name, after=after,
-                                   limit=PAGE_SIZE)
+                                   limit=PAGE_SIZE, hide=hide, search=search)
         counts = await self.blocking(job_queries.count_failed, queue) if self.failed_only else None
         self.render("jobs.html", active_tab="failed" if self.failed_only else "jobs", page=page,
                     failed_only=self.failed_only, counts=counts, queue=queue, state=state, name=name,
+                    periodic=periodic, search=search,
                     queues=QUEUES, states=JobState.ALL, first_page=after is None,
                     paused=await self.blocking(paused_queues))
 
@@ -73,12 +81,44 @@ class FailedJobsPage(JobsPage):
 class JobPage(DashboardHandler):
     @web.authenticated
     async def get(self, job_id: str) -> None:
+        await self.show(job_id)
+
+    async def show(self, job_id: str) -> None:
         job = await self.blocking(job_queries.job_detail, job_id)
         if job is None:
-            raise web.HTTPError(404, f"no job {job_id!r} in the jobs table (never recorded, or cleaned)")
+            await self.find(job_id)
+            return
         self.render("job.html", active_tab="jobs", job=job, queues=QUEUES,
                     retryable=job["state"] in actions.RETRYABLE,
+                    removable=job["state"] in actions.REMOVABLE,
+                    cancellable=job["state"] in actions.CANCELLABLE,
+                    stops_at_once=actions.stops_at_once(self.application.capp.tasks.get(job["name"])),
                     delayed=job["state"] in actions.DELAYED and job["eta"] is not None)
+
+
+    async def find(self, prefix: str) -> None:
+        """An id's first characters: its job when exactly one has them, else the candidates."""
+        try:
+            matches = await self.blocking(job_queries.ids_with_prefix, prefix, 20)
+        except job_queries.BadJobPrefix as exc:
+            raise web.HTTPError(404, f"no job {prefix!r} in the jobs table ({exc})") from None
+        if len(matches) == 1:
+            self.redirect(self.reverse_url("dashboard-job", matches[0]["id"]))
+            return
+        if not matches:
+            raise web.HTTPError(404, f"no job {prefix!r} in the jobs table (never recorded, or cleaned)")
+        self.render("job_choices.html", active_tab="jobs", prefix=prefix, matches=matches)
+
+
+class FindJobPage(JobPage):
+    """The navbar's job box: /find-job?id=<id or its first characters>."""
+
+    @web.authenticated
+    async def get(self) -> None:  # type: ignore[override]
+        wanted = self.get_query_argument("id", "").strip()
+        if not wanted:
+            raise web.HTTPError(400, "id: give a job id or its first characters")
+        await self.show(wanted)
 
 
 class AddJobPage(DashboardHandler):

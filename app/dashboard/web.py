@@ -29,8 +29,11 @@ ROUTES = [
     url(r"/jobs", pages.JobsPage, name="dashboard-jobs"),
     url(r"/jobs/new", act.AddJob, name="dashboard-add-job"),
     url(r"/jobs/([^/]+)", pages.JobPage, name="dashboard-job"),
+    url(r"/find-job", pages.FindJobPage, name="dashboard-find-job"),
     url(r"/jobs/([^/]+)/retry", act.RetryJob, name="dashboard-retry"),
     url(r"/jobs/([^/]+)/run-now", act.RunJobNow, name="dashboard-run-now"),
+    url(r"/jobs/([^/]+)/remove", act.RemoveJob, name="dashboard-remove"),
+    url(r"/jobs/([^/]+)/cancel", act.CancelJob, name="dashboard-cancel"),
 ]
 
 

@@ -122,3 +122,31 @@ def test_purge_deletes_every_priority_list_and_marks_the_jobs_revoked(idle_maint
     assert waiting(idle_maintenance) == [] and len(waiting(idle_maintenance, "events")) == 1
     assert {queries.get_job(i)["state"] for i in ids} == {"REVOKED"}
     assert queries.get_job(ids[0])["error"] == "purged from the queue by ops"
+
+
+def test_remove_takes_a_waiting_job_out_of_its_queue_and_the_history(idle_maintenance):
+    waiting_id = actions.add_job("maintenance.fail", '["later"]')
+    wait_until(lambda: queries.get_job(waiting_id), message="the job to be recorded")
+    assert [m.id for m in waiting(idle_maintenance)] == [waiting_id]
+    assert actions.remove_job(waiting_id, redis_client=idle_maintenance, by="ops") == \
+        "taken out of its queue and removed"
+    assert waiting(idle_maintenance) == [] and queries.get_job(waiting_id) is None
+    failed = job_row()
+    assert actions.remove_job(failed, redis_client=idle_maintenance) == "removed"
+    assert queries.get_job(failed) is None
+    with pytest.raises(ActionError, match="a running job is cancelled, not removed"):
+        actions.remove_job(job_row(state="STARTED"), redis_client=idle_maintenance)
+    with pytest.raises(ActionError, match="only a running job is cancelled"):
+        actions.cancel_job(job_row(state="FAILURE"))
+
+
+def test_cancel_terminates_only_tasks_that_allow_it(db, redis_client, worker_pools, celery_app):
+    worker_pools.start("maintenance")
+    drill = celery_app.send_task("maintenance.wait", kwargs={"seconds": 120}).id
+    wait_until(lambda: (queries.get_job(drill) or {}).get("state") == "STARTED", timeout=60,
+               message="the drill to start")
+    assert actions.cancel_job(drill, by="ops") == "stopped: its process was told to end"
+    job = wait_until(lambda: (j := queries.get_job(drill)) and j["state"] == "REVOKED" and j, timeout=60,
+                     message="the drill to be terminated")
+    assert job["error"] == "terminated"
+    assert not actions.stops_at_once(celery_app.tasks["farcaster.backfill_fid"])  # writes as it goes

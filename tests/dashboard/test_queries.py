@@ -136,3 +136,42 @@ def test_progress_details_read_as_text_not_json():
         "step parse · pages 1,200 · families done 3, failed 1"
     assert progress_text({"ratio": 0.25, "ok": True}) == "ratio 0.25 · ok True"
     assert progress_text(None) == "" and progress_text("raw") == "raw"
+
+
+def test_periodic_tasks_are_known_and_hidden_from_lists_unless_named(db):
+    from app.platform.celery_app import celery
+
+    periodic = job_queries.periodic_task_names(celery)
+    assert {"farcaster.poll_shard", "farcaster.poll_shards", "canary.maintenance", "maintenance.prune_jobs"} <= periodic
+    assert "farcaster.backfill_fid" not in periodic and "analysis.analyze" not in periodic
+    poll = job_row(name="farcaster.poll_shard", queue="realtime", state="SUCCESS")
+    real = job_row(name="maintenance.fail")
+    assert {r["id"] for r in job_queries.list_jobs(hide=periodic).rows} == {real}
+    assert {r["id"] for r in job_queries.list_jobs().rows} == {real, poll}
+    assert [r["id"] for r in job_queries.list_jobs(name="farcaster.poll_shard", hide=periodic).rows] == [poll]
+
+
+def test_jobs_are_found_by_a_value_in_their_arguments_or_result(db):
+    from sqlalchemy import text
+
+    from app.platform.jobs.models import SEARCH_DOCUMENT
+
+    family = job_row(name="catalogue.sync_family", args=[7, "A23-100804"], kwargs={"supplier": "A23"})
+    backfill = job_row(name="farcaster.backfill_fid", kwargs={"fid": 190000, "reason": "root"},
+                       result={"messages": 12, "fids": [190000, 3]})
+    analysis = job_row(name="analysis.analyze", args=["replit"], state="SUCCESS", result={"tool": "replit"})
+
+    def found(q: str) -> set[str]:
+        return {r["id"] for r in job_queries.list_jobs(search=q).rows}
+
+    assert found("A23") == {family} and found("A23-100804") == {family}
+    assert found("190000") == {backfill} and found("replit") == {analysis}
+    assert found("root 190000") == {backfill} and found("root replit") == set()  # every word
+    assert found("nothing-like-it") == set() and found("  ") == {family, backfill, analysis}
+    assert {r["id"] for r in job_queries.list_jobs(search="190000", state="SUCCESS").rows} == set()
+    with get_engine().connect() as conn:  # the search is an index lookup, not a scan of every row
+        conn.execute(text("SET enable_seqscan = off"))
+        plan = "\n".join(conn.execute(text(
+            f"EXPLAIN SELECT id FROM jobs WHERE {SEARCH_DOCUMENT} @@ plainto_tsquery('simple'::regconfig, 'A23')"
+        )).scalars())
+    assert "ix_jobs_search" in plan, plan

@@ -63,6 +63,17 @@ def test_admin_sees_the_pages_and_their_actions(dashboard, db, redis_client):
         assert "SWITCHYARD" in reply.text, f"{path} lacks the dashboard's links"  # Flower's pages too
     assert admin.get(dashboard.url + "/queues/nope", timeout=10).status_code == 404
     assert admin.get(dashboard.url + "/jobs/nope", timeout=10).status_code == 404
+    # A job by the start of its id, from the URL or the navbar's box; several matches are listed.
+    found = admin.get(f"{dashboard.url}/jobs/{failed[:8]}", timeout=10)
+    assert found.status_code == 200 and found.url.endswith(f"/jobs/{failed}")
+    assert admin.get(f"{dashboard.url}/find-job", params={"id": failed[:6]}, timeout=10).url.endswith(failed)
+    twins = [job_row(id=f"feedbeef-0000-4000-8000-00000000000{i}") for i in (1, 2)]
+    choices = admin.get(f"{dashboard.url}/find-job", params={"id": "feedbeef"}, timeout=10)
+    assert choices.status_code == 200 and all(f'data-job="{t}"' in choices.text for t in twins)
+    assert admin.get(f"{dashboard.url}/find-job", params={"id": "%%%%"}, timeout=10).status_code == 404
+    assert f'data-job="{failed}"' in admin.get(f"{dashboard.url}/jobs", params={"q": "drill"}, timeout=10).text
+    assert f'data-job="{failed}"' not in admin.get(f"{dashboard.url}/jobs", params={"q": "nope"}, timeout=10).text
+    assert admin.get(f"{dashboard.url}/jobs", params={"q": "x" * 201}, timeout=10).status_code == 400
 
 
 def test_running_jobs_show_their_worker_lease_age_and_heartbeat(dashboard, db):

@@ -84,3 +84,21 @@ def test_cli_errors_are_clear(database):
     assert bad_state.returncode == 2 and "unknown state 'sleeping'" in bad_state.stderr
     bad_pool = switchyard("worker", "nosuchpool", "--print")
     assert bad_pool.returncode == 2 and "unknown pool 'nosuchpool'" in bad_pool.stderr
+
+
+def test_job_is_found_by_the_start_of_its_id(db):
+    from tests.dashboard.rows import job_row
+
+    one = job_row(id="5f3a9c1e-0000-4000-8000-000000000001")
+    job_row(id="77aa0000-0000-4000-8000-000000000001")
+    job_row(id="77aa0000-0000-4000-8000-000000000002")
+
+    found = switchyard("--json", "job", "5f3a9c")
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)["id"] == one
+    several = switchyard("job", "77aa0000")
+    assert several.returncode == 1 and "several job ids" in several.stderr
+    assert "77aa0000-0000-4000-8000-000000000001" in several.stderr and "-000000000002" in several.stderr
+    for missing in ("5f3a", "abc", "5f3a%"):  # unknown, too short, a LIKE wildcard
+        refused = switchyard("job", missing + "zz")
+        assert refused.returncode == 1 and "no job" in refused.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text, func
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,6 +24,9 @@ class JobState:
 
     ALL = (PENDING, STARTED, RETRY, SUCCESS, FAILURE, REVOKED, REJECTED)
     FINAL = (SUCCESS, FAILURE, REVOKED, REJECTED)
+
+
+SEARCH_DOCUMENT = "to_tsvector('simple'::regconfig, jobs_search_text(args, kwargs, result))"
 
 
 class Job(Base):
@@ -56,6 +59,9 @@ class Job(Base):
         Index("ix_jobs_state_updated", "state", "updated_at"),
         Index("ix_jobs_parent_id", "parent_id"),
         Index("ix_jobs_name_created", "name", "created_at"),
+        Index("ix_jobs_id_prefix", "id", postgresql_ops={"id": "varchar_pattern_ops"}),  # job ids looked up by a prefix
+        # a value anywhere in args/kwargs/result (migration 0008 defines jobs_search_text)
+        Index("ix_jobs_search", text(SEARCH_DOCUMENT), postgresql_using="gin"),
     )
 
 

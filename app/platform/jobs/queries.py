@@ -1,6 +1,7 @@
 """Read the jobs table: counts by queue and state, one job, failed jobs, last canaries."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -24,6 +25,27 @@ def get_job(job_id: str) -> dict[str, Any] | None:
     with get_engine().connect() as conn:
         row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
     return dict(row) if row else None
+
+
+MIN_PREFIX = 4
+_ID_CHARACTERS = re.compile(r"[0-9A-Za-z-]+")  # Celery's ids are uuids; no LIKE wildcards
+
+
+class BadJobPrefix(ValueError):
+    pass
+
+
+def ids_with_prefix(prefix: str, limit: int = 10) -> list[dict[str, Any]]:
+    """Jobs whose id starts with prefix (what lists show, or a log line), newest first; at most limit."""
+    prefix = prefix.strip()
+    if len(prefix) < MIN_PREFIX or not _ID_CHARACTERS.fullmatch(prefix):
+        raise BadJobPrefix(f"a job id prefix is at least {MIN_PREFIX} characters of 0-9, a-z or '-', "
+                           f"got {prefix!r}")
+    stmt = (select(jobs.c.id, jobs.c.name, jobs.c.state, jobs.c.updated_at)
+            .where(jobs.c.id.like(prefix + "%"))
+            .order_by(jobs.c.updated_at.desc()).limit(limit))
+    with get_engine().connect() as conn:
+        return [dict(row) for row in conn.execute(stmt).mappings()]
 
 
 def filter_jobs(stmt: Select, *, state: str | None = None, queue: str | None = None,
