@@ -10,7 +10,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0009_leases"
-down_revision = "0008_job_attempts"
+down_revision = "0008_job_history"
 branch_labels = None
 depends_on = None
 
