@@ -1,7 +1,7 @@
 """platform: work leases and their owners' heartbeats (liveness-based recovery)
 
 Revision ID: 0009_leases
-Revises: 0008_job_attempts
+Revises: 0008_job_history
 """
 from __future__ import annotations
 
