@@ -67,6 +67,9 @@ class Collect:
     def discover(self, app_fid) -> None:
         pass
 
+    def replay(self) -> None:
+        pass
+
 
 _INDEXER = None
 _CLIENT = None

@@ -14,7 +14,7 @@ from workers.pools import QUEUES
 
 
 def _make_canary(queue: str) -> None:
-    @celery.task(name=f"canary.{queue}", queue_name=queue, bind=True, ignore_result=True, leased=False, periodic=True)
+    @celery.task(name=f"canary.{queue}", queue_name=queue, bind=True, ignore_result=True, periodic=True, leased=False)
     def canary(self: Any) -> dict[str, Any]:
         return {"queue": queue, "worker": self.request.hostname or socket.gethostname(), "at": time.time()}
 

@@ -109,7 +109,7 @@ def request_backfill(self: Any, fid: int) -> dict:
     return indexer().request_backfill(_fid(fid))
 
 
-@celery.task(name="farcaster.poll_shards", queue_name="realtime", bind=True, ignore_result=True, leased=False, periodic=True)
+@celery.task(name="farcaster.poll_shards", queue_name="realtime", bind=True, ignore_result=True, periodic=True, leased=False)
 def poll_shards(self: Any) -> list[int]:
     """Beat, every REALTIME_POLL_INTERVAL_SECONDS: one poll per data shard of /v1/info."""
     from app.farcaster.realtime import stream_shards
@@ -121,7 +121,7 @@ def poll_shards(self: Any) -> list[int]:
     return shards
 
 
-@celery.task(name="farcaster.poll_shard", queue_name="realtime", bind=True, leased=False, periodic=True)
+@celery.task(name="farcaster.poll_shard", queue_name="realtime", bind=True, periodic=True, leased=False)
 def poll_shard(self: Any, shard_index: int) -> dict:
     """Read one shard's events from its cursor; stage the relevant ones with the new cursor."""
     from app.farcaster import realtime
@@ -140,8 +140,8 @@ def poll_shard(self: Any, shard_index: int) -> dict:
     result = realtime.poll_shard(ix.engine, hub_client(), ix.cache, shard_index, page_size=settings.hub_page_size,
                                  max_pages=settings.realtime_max_pages_per_poll,
                                  on_staged=_send_staged)
-    if result.gap:
-        reconcile_all.apply_async(kwargs={"reason": result.gap})
+    if result.gap:  # recorded with the poll; other shards' gaps of the next polls join it
+        recover_gap.apply_async(countdown=max(5.0, settings.realtime_poll_interval_seconds * 3))
     return result.as_dict()
 
 
@@ -152,7 +152,14 @@ def apply_staged(self: Any, batch_id: int) -> dict:
     return indexer().apply_staged(_id(batch_id, "batch_id"))
 
 
-@celery.task(name="farcaster.recover", queue_name="maintenance", bind=True, leased=False, periodic=True)
+@celery.task(name="farcaster.replay_new_targets", queue_name="backfill", bind=True,
+             autoretry_for=RETRYABLE, retry_backoff=5, retry_backoff_max=300, max_retries=5)
+def replay_new_targets(self: Any) -> dict:
+    """Apply the stream's events about fids that just became targets (every pending replay in one pass)."""
+    return indexer().run_replays()
+
+
+@celery.task(name="farcaster.recover", queue_name="maintenance", bind=True, periodic=True, leased=False)
 def recover(self: Any, stale_after_seconds: float | None = None) -> dict:
     """Rebuild the target cache if Redis lost it; re-send unapplied staged batches and open backfills."""
     age = get_settings().farcaster_stale_after_seconds if stale_after_seconds is None else float(stale_after_seconds)
@@ -167,16 +174,18 @@ def rebuild_cache(self: Any) -> dict:
 
 @celery.task(name="farcaster.reconcile_fid", queue_name="backfill", bind=True, lease_key="{fid}",
              autoretry_for=RETRYABLE, retry_backoff=5, retry_backoff_max=300, max_retries=5)
-def reconcile_fid(self: Any, fid: int) -> dict:
-    """Compare hub and database for one fid and repair both directions (see reconcile.py)."""
-    from app.farcaster.reconcile import reconcile_fid as run
+def reconcile_fid(self: Any, fid: int, allow_deletes: bool = False) -> dict:
+    """Compare hub and database for one fid and repair both directions (see reconcile.py);
+    allow_deletes=true overrides the delete guard (an operator checked the hub)."""
+    if not isinstance(allow_deletes, bool):
+        raise InvalidArguments(f"allow_deletes must be true or false, got {allow_deletes!r}")
+    return indexer().reconcile(_fid(fid), allow_deletes=allow_deletes)
 
-    settings = get_settings()
-    ix = indexer()
-    result = run(ix.engine, hub_client(), _fid(fid), grace_seconds=settings.farcaster_reconcile_grace_seconds,
-                 max_delete_ratio=settings.farcaster_reconcile_max_delete_ratio,
-                 on_applied=lambda r: ix.publish(r.targets, r.backfill_requests))
-    return result.as_dict()
+
+@celery.task(name="farcaster.recover_gap", queue_name="maintenance", bind=True)
+def recover_gap(self: Any) -> dict:
+    """After a retention gap: client-app discovery again, then every target reconciled once."""
+    return indexer().recover_gap()
 
 
 @celery.task(name="farcaster.reconcile_all", queue_name="maintenance", bind=True)

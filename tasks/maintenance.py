@@ -1,11 +1,14 @@
 """Housekeeping tasks on the maintenance queue."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from app.platform.celery_app import celery
 from app.platform.jobs.retention import prune_jobs as prune_jobs_now
 from app.settings import get_settings
+
+log = logging.getLogger(__name__)
 
 
 class DrillFailure(RuntimeError):
@@ -77,6 +80,7 @@ def flaky(self: Any, fail_attempts: int = 1, steps: int = 4) -> dict[str, int]:
         raise ValueError("fail_attempts and steps must be non-negative integers")
     for step in range(1, steps + 1):
         self.report_progress(100 * step / (steps + 1), step=step, of=steps)
+        log.info("attempt %d: step %d of %d", self.request.retries + 1, step, steps)
     if self.request.retries < fail_attempts:
         raise self.retry(exc=DrillFailure(f"attempt {self.request.retries + 1} fails on purpose"), countdown=0)
     return {"attempts": self.request.retries + 1}

@@ -1,6 +1,7 @@
 """jobs: every attempt of a job (start, end, worker, outcome, error), not only the last;
 job ids found by a prefix (an index LIKE 'abc%' can use whatever the database's collation);
-jobs found by a value in their arguments or result (a full-text index over their scalar values)
+jobs found by a value in their arguments or result (a full-text index over their scalar values);
+the log lines a task wrote while it ran
 
 Revision ID: 0008_job_history
 Revises: 0007_farcaster_write_path
@@ -29,6 +30,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("job_id", "attempt", name="pk_job_attempts"),
         sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], name="fk_job_attempts_job_id_jobs", ondelete="CASCADE"),
     )
+    op.create_table(
+        "job_logs",
+        sa.Column("job_id", sa.String(64), nullable=False),
+        sa.Column("attempt", sa.Integer, nullable=False),
+        sa.Column("seq", sa.Integer, nullable=False),
+        sa.Column("logged_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("level", sa.String(10), nullable=False),
+        sa.Column("logger", sa.String(200), nullable=False),
+        sa.Column("message", sa.Text, nullable=False),
+        sa.PrimaryKeyConstraint("job_id", "attempt", "seq", name="pk_job_logs"),
+        sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], name="fk_job_logs_job_id_jobs", ondelete="CASCADE"),
+    )
     op.create_index("ix_jobs_id_prefix", "jobs", ["id"], postgresql_ops={"id": "varchar_pattern_ops"})
     # Every scalar value anywhere in args, kwargs and result, as words ('simple': no stemming, so a
     # fid, a supplier code or a tool id matches as written). IMMUTABLE, so it can be indexed.
@@ -50,4 +63,5 @@ def downgrade() -> None:
     op.execute("DROP INDEX ix_jobs_search")
     op.execute("DROP FUNCTION jobs_search_text(jsonb, jsonb, jsonb)")
     op.drop_index("ix_jobs_id_prefix", table_name="jobs")
+    op.drop_table("job_logs")
     op.drop_table("job_attempts")

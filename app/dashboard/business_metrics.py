@@ -73,6 +73,14 @@ METRICS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
     ("switchyard_farcaster_targets_by_kind", "gauge", ("kind",),
      "Targets per reason: root, manual, client_app (a client app's user), followed_by_root. "
      "A target can have several, so these do not add up to switchyard_farcaster_targets."),
+    ("switchyard_farcaster_reconcile_refused", "gauge", (),
+     "Fids whose last reconciliation the delete guard refused (too many rows gone from the hub); "
+     "`switchyard farcaster reconcile-refusals` lists them, `reconcile FID --allow-deletes` forces one."),
+    ("switchyard_farcaster_skipped", "counter", ("kind",),
+     "Hub data of a kind the indexer does not store (an event type or message type it does not know, "
+     "or one it chooses not to index), skipped and counted per kind (farcaster_skipped_kinds)."),
+    ("switchyard_farcaster_gap_recoveries", "counter", (),
+     "Retention gaps recovered (client-app discovery again, every target reconciled once)."),
     # --- farcaster, from the hub ---
     ("switchyard_farcaster_hub_head_block", "gauge", ("shard",),
      "The hub's newest block on this shard (/v1/info shardInfos maxHeight)."),
@@ -180,6 +188,9 @@ SELECT json_build_object(
         'client_app', count(*) FILTER (WHERE client_app_fid IS NOT NULL),
         'followed_by_root', count(*) FILTER (WHERE followed_by_root))
       FROM farcaster_targets),
+  'refused', (SELECT count(*) FROM farcaster_reconcile_refusals),
+  'skipped', (SELECT json_object_agg(kind, count) FROM farcaster_skipped_kinds),
+  'gap_recoveries', (SELECT count(*) FROM farcaster_gap_recoveries),
   'suppliers', (SELECT json_agg(json_build_object('code', code, 'last_sync', extract(epoch FROM last_sync_at)))
       FROM catalogue_suppliers),
   'products', (SELECT json_agg(json_build_object('supplier', s.code, 'active', p.active, 'n', p.n)) FROM (
@@ -516,6 +527,10 @@ class BusinessMetricsCollector:
         f.add("switchyard_farcaster_targets", (), targets["all"])
         for kind in TARGET_KINDS:
             f.add("switchyard_farcaster_targets_by_kind", (kind,), targets[kind])
+        f.add("switchyard_farcaster_reconcile_refused", (), data.get("refused") or 0)
+        f.add("switchyard_farcaster_gap_recoveries", (), data.get("gap_recoveries") or 0)
+        for kind, n in sorted((data.get("skipped") or {}).items()):
+            f.add("switchyard_farcaster_skipped", (kind,), n)
 
         self._catalogue_metrics(f, data)
 

@@ -13,12 +13,14 @@ from sqlalchemy import exists, func, select, text, tuple_
 
 from app.dashboard.models import Resend
 from app.db import get_engine
-from app.platform.jobs.models import SEARCH_DOCUMENT, Job, JobAttempt, JobState
+from app.platform.jobs.models import SEARCH_DOCUMENT, Job, JobAttempt, JobLogLine, JobState
 from app.platform.jobs.queries import BadJobPrefix, filter_jobs, ids_with_prefix  # noqa: F401 - the pages use them here
 
 jobs = Job.__table__
 resends = Resend.__table__
 attempts = JobAttempt.__table__
+job_logs = JobLogLine.__table__
+LOG_LINES_SHOWN = 500
 
 LIST_COLUMNS = (jobs.c.id, jobs.c.name, jobs.c.queue, jobs.c.state, jobs.c.attempts, jobs.c.progress,
                 jobs.c.error, jobs.c.worker, jobs.c.eta, jobs.c.created_at, jobs.c.updated_at)
@@ -104,6 +106,15 @@ def count_failed(queue: str | None = None) -> dict[str, int]:
     return {"failed": failed, "not_retried": not_retried}
 
 
+def count_by_state(queue: str | None = None) -> dict[str, int]:
+    """Jobs per state (of one queue, or all): the jobs list's tabs (ix_jobs_queue_state)."""
+    stmt = select(jobs.c.state, func.count()).group_by(jobs.c.state)
+    if queue:
+        stmt = stmt.where(jobs.c.queue == queue)
+    with get_engine().connect() as conn:
+        return {state: n for state, n in conn.execute(stmt)}
+
+
 def _add_resent_as(rows: list[dict[str, Any]]) -> None:
     """Each row's replacement, if the dashboard retried it or ran it early (one query per page)."""
     ids = [row["id"] for row in rows]
@@ -153,6 +164,10 @@ def job_detail(job_id: str) -> dict[str, Any] | None:
             select(attempts.c.attempt, attempts.c.worker, attempts.c.state, attempts.c.error,
                    attempts.c.started_at, attempts.c.finished_at)
             .where(attempts.c.job_id == job_id).order_by(attempts.c.attempt.desc()).limit(ATTEMPTS_SHOWN)).mappings()]
+        job["logs"] = [dict(r) for r in conn.execute(
+            select(job_logs.c.attempt, job_logs.c.logged_at, job_logs.c.level, job_logs.c.logger, job_logs.c.message)
+            .where(job_logs.c.job_id == job_id).order_by(job_logs.c.attempt.desc(), job_logs.c.seq)
+            .limit(LOG_LINES_SHOWN)).mappings()]
         job["resent_as"] = _resend(conn, resends.c.original_id == job_id, resends.c.job_id)
         job["resend_of"] = _resend(conn, resends.c.job_id == job_id, resends.c.original_id)
     _add_leases([job])

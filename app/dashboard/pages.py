@@ -67,9 +67,10 @@ class JobsPage(DashboardHandler):
         page = await self.blocking(job_queries.list_jobs, state=state, queue=queue, name=name, after=after,
                                    limit=PAGE_SIZE, hide=hide, search=search)
         counts = await self.blocking(job_queries.count_failed, queue) if self.failed_only else None
+        totals = None if self.failed_only else await self.blocking(job_queries.count_by_state, queue)
         self.render("jobs.html", active_tab="failed" if self.failed_only else "jobs", page=page,
                     failed_only=self.failed_only, counts=counts, queue=queue, state=state, name=name,
-                    periodic=periodic, search=search,
+                    periodic=periodic, search=search, totals=totals,
                     queues=QUEUES, states=JobState.ALL, first_page=after is None,
                     paused=await self.blocking(paused_queues))
 
@@ -89,12 +90,22 @@ class JobPage(DashboardHandler):
             await self.find(job_id)
             return
         self.render("job.html", active_tab="jobs", job=job, queues=QUEUES,
+                    in_flower=self.flower_knows(job["id"]),
                     retryable=job["state"] in actions.RETRYABLE,
                     removable=job["state"] in actions.REMOVABLE,
                     cancellable=job["state"] in actions.CANCELLABLE,
                     stops_at_once=actions.stops_at_once(self.application.capp.tasks.get(job["name"])),
                     delayed=job["state"] in actions.DELAYED and job["eta"] is not None)
 
+
+    def flower_knows(self, job_id: str) -> bool:
+        """Flower's task page exists only for tasks whose events it received since it started."""
+        events = getattr(self.application, "events", None)
+        tasks = getattr(getattr(events, "state", None), "tasks", None)
+        try:
+            return tasks is not None and job_id in tasks
+        except TypeError:
+            return False
 
     async def find(self, prefix: str) -> None:
         """An id's first characters: its job when exactly one has them, else the candidates."""

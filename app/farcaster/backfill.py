@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine, text
 
 from app.farcaster import processor
+from app.farcaster import skipped as skipped_kinds
 from app.farcaster.batch import Batch
-from app.farcaster.hub_client import HubClient
-from app.farcaster.messages import HubDataError, parse_indexed, parse_onchain_event, parse_username_proof
+from app.farcaster.hub_client import HubClient, HubRequestError
+from app.farcaster.messages import (OFFCHAIN_CHAIN_ID, HubDataError, ParsedOnChainEvent, parse_indexed,
+                                    parse_onchain_event, parse_signer, parse_username_proof)
 from app.platform import leases
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,21 @@ MESSAGE_ENDPOINTS: tuple[tuple[str, dict[str, str]], ...] = (
 )
 ONCHAIN_EVENT_TYPES = ("EVENT_TYPE_SIGNER", "EVENT_TYPE_SIGNER_MIGRATED", "EVENT_TYPE_ID_REGISTER",
                        "EVENT_TYPE_STORAGE_RENT")
+
+
+def signers_of(client: HubClient, fid: int) -> list[ParsedOnChainEvent] | None:
+    """Every active signer of ``fid``, on-chain and gasless (``/v1/signersByFid``, engine V16),
+    or None when the hub has no such endpoint (Hubble, older Snapchain)."""
+    out: list[ParsedOnChainEvent] = []
+    try:
+        for items in client.paged("/v1/signersByFid", "signers", fid=fid):
+            for i, item in enumerate(items):
+                parsed = parse_signer(item, f"signersByFid?fid={fid}[{i}]")
+                if parsed is not None:
+                    out.append(parsed)
+    except HubRequestError:
+        return None
+    return out
 
 
 def request_backfills(conn: Connection, fids: Iterable[int], reason: str) -> list[tuple[int, int]]:
@@ -124,9 +141,10 @@ def fetch_and_store(engine: Engine, client: HubClient, fid: int, *, write_batch_
 
     def flush() -> None:
         nonlocal batch
-        if len(batch):
+        if len(batch) or batch.skipped:
             with engine.begin() as conn:
                 result = processor.apply_batch(conn, batch, reason=reason)
+                skipped_kinds.record(conn, batch.skipped, f"{reason} of fid {fid}")
             stats.backfill_requests += result.backfill_requests
             stats.targets_added |= result.targets.added
             stats.roots_added |= result.targets.new_roots
@@ -144,7 +162,8 @@ def fetch_and_store(engine: Engine, client: HubClient, fid: int, *, write_batch_
 
     for path, extra in MESSAGE_ENDPOINTS:
         for items in client.paged(path, "messages", fid=fid, **extra):
-            parsed = [p for i, m in enumerate(items) if (p := parse_indexed(m, f"{path}?fid={fid}[{i}]")) is not None]
+            parsed = [p for i, m in enumerate(items)
+                      if (p := parse_indexed(m, f"{path}?fid={fid}[{i}]", batch.skipped)) is not None]
             for m in parsed:
                 if m.fid != fid:
                     raise HubDataError(f"{path}?fid={fid}: message {m.hash.hex()} is by fid {m.fid}")
@@ -158,6 +177,10 @@ def fetch_and_store(engine: Engine, client: HubClient, fid: int, *, write_batch_
             batch.onchain.extend(events)
             stats.onchain_events += len(events)
             page_done()
+    gasless = [s for s in signers_of(client, fid) or () if s.chain_id == OFFCHAIN_CHAIN_ID]
+    batch.onchain.extend(gasless)  # gasless signers: no on-chain event lists them
+    stats.onchain_events += len(gasless)
+    page_done()
     proofs = client.get("/v1/userNameProofsByFid", fid=fid).get("proofs")
     if not isinstance(proofs, list):
         raise HubDataError(f"userNameProofsByFid?fid={fid}: response without a 'proofs' list")

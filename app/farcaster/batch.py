@@ -8,14 +8,16 @@ without parsing and validating hub JSON a second time. Batches staged as raw hub
 JSON list, the earlier format) are still read."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 import orjson
 
-from app.farcaster.messages import (TABLE_OF_TYPE, HubDataError, ParsedMessage, ParsedOnChainEvent,
-                                    ParsedUsernameProof, parse_indexed, parse_onchain_event, parse_username_proof)
+from app.farcaster.messages import (KEY_MESSAGE_TYPES, TABLE_OF_TYPE, HubDataError, ParsedMessage,
+                                    ParsedOnChainEvent, ParsedUsernameProof, parse_indexed, parse_key_message,
+                                    parse_onchain_event, parse_username_proof)
 
 STAGED_VERSION = 2
 # Positions of bytes values (bytea columns) in ParsedMessage.values, by table.
@@ -32,6 +34,7 @@ class Batch:
     revoked: set[bytes] = field(default_factory=set)
     onchain: list[ParsedOnChainEvent] = field(default_factory=list)
     proofs: list[ParsedUsernameProof] = field(default_factory=list)
+    skipped: Counter = field(default_factory=Counter)  # kinds not indexed (skipped.py); not staged
 
     def __len__(self) -> int:
         return len(self.messages) + len(self.onchain) + len(self.proofs)
@@ -91,7 +94,11 @@ class Batch:
         etype = event.get("type") if isinstance(event, dict) else None
         if etype == "HUB_EVENT_TYPE_MERGE_MESSAGE":
             body = _body(event, "mergeMessageBody", where)
-            merged = parse_indexed(body.get("message"), f"{where}.mergeMessageBody.message")
+            message = body.get("message")
+            if _message_type(message) in KEY_MESSAGE_TYPES:  # a gasless signer: stored as a signer event
+                self.onchain.append(parse_key_message(message, f"{where}.mergeMessageBody.message"))
+                return
+            merged = parse_indexed(message, f"{where}.mergeMessageBody.message", self.skipped)
             deleted = body.get("deletedMessages") or []
             if not isinstance(deleted, list):
                 raise HubDataError(f"{where}.mergeMessageBody.deletedMessages: expected a list")
@@ -99,17 +106,19 @@ class Batch:
                 return
             self.add_message(merged)
             for i, raw in enumerate(deleted):
-                gone = parse_indexed(raw, f"{where}.mergeMessageBody.deletedMessages[{i}]")
+                gone = parse_indexed(raw, f"{where}.mergeMessageBody.deletedMessages[{i}]", self.skipped)
                 if gone is not None:
                     self.add_message(gone)
                     self.deleted_by.setdefault(gone.hash, merged.hash)
         elif etype == "HUB_EVENT_TYPE_PRUNE_MESSAGE":
-            message = parse_indexed(_body(event, "pruneMessageBody", where).get("message"), f"{where}.pruneMessageBody")
+            message = parse_indexed(_body(event, "pruneMessageBody", where).get("message"), f"{where}.pruneMessageBody",
+                                    self.skipped)
             if message is not None:
                 self.add_message(message)
                 self.pruned.add(message.hash)
         elif etype == "HUB_EVENT_TYPE_REVOKE_MESSAGE":
-            message = parse_indexed(_body(event, "revokeMessageBody", where).get("message"), f"{where}.revokeMessageBody")
+            message = parse_indexed(_body(event, "revokeMessageBody", where).get("message"), f"{where}.revokeMessageBody",
+                                    self.skipped)
             if message is not None:
                 self.add_message(message)
                 self.revoked.add(message.hash)
@@ -122,6 +131,11 @@ class Batch:
                 self.proofs.append(parse_username_proof(body["usernameProof"], f"{where}.usernameProof"))
         elif etype is None:
             raise HubDataError(f"{where}: not a hub event: {str(event)[:200]!r}")
+
+
+def _message_type(message: Any) -> Any:
+    data = message.get("data") if isinstance(message, dict) else None
+    return data.get("type") if isinstance(data, dict) else None
 
 
 def _body(event: dict, key: str, where: str) -> dict:

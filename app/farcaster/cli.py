@@ -65,10 +65,31 @@ def cmd_backfill(args):
 
 
 def cmd_reconcile(args):
+    if args.allow_deletes:  # an operator checked the hub: run it here and now, and show the outcome
+        return _out(args, _indexer().reconcile(args.fid, allow_deletes=True))
     from app.platform.resources import shared_resources
 
     task = shared_resources().send_task("farcaster.reconcile_fid", args=[args.fid])
     return _out(args, {"fid": args.fid, "task_id": task.id})
+
+
+def cmd_reconcile_refusals(args):
+    from app.farcaster.reconcile import list_refusals
+
+    with _indexer().engine.connect() as conn:
+        rows = list_refusals(conn)
+    return _out(args, rows, ["fid", "rows gone", "active rows", "refused"],
+                [[r["fid"], r["rows"], r["active_rows"], r["refused_at"]] for r in rows])
+
+
+def cmd_skipped(args):
+    from sqlalchemy import text
+
+    with _indexer().engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(text(
+            "SELECT kind, count, first_seen_at, last_seen_at FROM farcaster_skipped_kinds ORDER BY kind")).mappings()]
+    return _out(args, rows, ["kind", "count", "first seen", "last seen"],
+                [[r["kind"], r["count"], r["first_seen_at"], r["last_seen_at"]] for r in rows])
 
 
 def cmd_cursors(args):
@@ -196,7 +217,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_backfills)
     p = sub.add_parser("reconcile", help="queue a hub/database reconciliation of one fid")
     p.add_argument("fid", type=_fid)
+    p.add_argument("--allow-deletes", action="store_true",
+                   help="run it now and mark what the hub no longer lists even past the delete guard's ratio")
     p.set_defaults(func=cmd_reconcile)
+    sub.add_parser("reconcile-refusals", help="fids whose reconciliation the delete guard refused").set_defaults(
+        func=cmd_reconcile_refusals)
+    sub.add_parser("skipped", help="hub data kinds skipped (unknown or not indexed), with counts").set_defaults(
+        func=cmd_skipped)
     sub.add_parser("cursors", help="per shard: cursor, hub head, lag").set_defaults(func=cmd_cursors)
     sub.add_parser("rebuild-cache", help="rebuild the Redis target sets from PostgreSQL").set_defaults(
         func=cmd_rebuild_cache)

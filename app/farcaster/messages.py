@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal, overload
@@ -47,8 +48,9 @@ class HubDataError(ValueError):
 
 class NotIndexed(Exception):
     """A valid message of a kind this indexer does not store (frame actions, compact link
-    state, gasless keys, channels, Solana verifications): skipped, never a failure - failing
-    would stall a shard's cursor on a message the protocol allows."""
+    state, storage lends, channels, Solana verifications, types newer than this code): skipped
+    and counted, never a failure - failing would stall a shard's cursor on a message the
+    protocol allows. (Gasless signer messages are stored, as signer events: parse_key_message.)"""
 
 
 def _field(obj: Any, key: str, where: str) -> Any:
@@ -278,6 +280,8 @@ def _parse_checked(obj: Any, where: str = "message") -> ParsedMessage:
     if mtype is None:
         if isinstance(type_name, str) and type_name.startswith("MESSAGE_TYPE_"):
             raise NotIndexed(type_name)
+        if isinstance(type_name, int) and not isinstance(type_name, bool):  # a type newer than its name table
+            raise NotIndexed(f"MESSAGE_TYPE_{type_name}")
         raise HubDataError(f"{where}.data.type: not a message type: {type_name!r}")
     fid = _int(_field(data, "fid", f"{where}.data"), f"{where}.data.fid")
     ts = fc_time(_int(_field(data, "timestamp", f"{where}.data"), f"{where}.data.timestamp"))
@@ -350,11 +354,14 @@ def _parse_checked(obj: Any, where: str = "message") -> ParsedMessage:
     return ParsedMessage(msg_hash, fid, mtype, TABLE_OF_TYPE[mtype], values, ts, signer)
 
 
-def parse_indexed(obj: Any, where: str = "message") -> ParsedMessage | None:
-    """parse_message, or None for a valid message of a kind that is not indexed."""
+def parse_indexed(obj: Any, where: str = "message", skipped: Counter | None = None) -> ParsedMessage | None:
+    """parse_message, or None for a valid message of a kind that is not indexed (counted in
+    ``skipped`` as ``message:<kind>``)."""
     try:
         return parse_message(obj, where)
-    except NotIndexed:
+    except NotIndexed as exc:
+        if skipped is not None:
+            skipped[f"message:{exc}"] += 1
         return None
 
 
@@ -456,3 +463,68 @@ def parse_username_proof(obj: Any, where: str = "usernameProof") -> ParsedUserna
         _int(_field(obj, "fid", where), f"{where}.fid"), _hex(_field(obj, "owner", where), f"{where}.owner"),
         _b64(_field(obj, "signature", where), f"{where}.signature"),
         _str(obj.get("type", "USERNAME_TYPE_FNAME"), f"{where}.type"))
+
+
+# --- gasless signers (engine V16): KEY_ADD / KEY_REMOVE messages and /v1/signersByFid ------------
+# Stored like on-chain signer events (farcaster_onchain_events): event_type EVENT_TYPE_SIGNER,
+# chain_id 0 (off-chain), no block; the row's identity is (key, 2 * nonce [+ 1 for a remove]) -
+# the same whether the realtime path (a KEY_ADD message) or a scan (signersByFid) finds it.
+KEY_MESSAGE_TYPES = ("MESSAGE_TYPE_KEY_ADD", "MESSAGE_TYPE_KEY_REMOVE")
+OFFCHAIN_CHAIN_ID = 0
+
+
+def key_message_request_fid(body: Any, where: str) -> int | None:
+    """requestFid of a KEY_ADD's keyAddBody (metadata is 0x-hex here, unlike on chain)."""
+    if not isinstance(body, dict) or not body.get("metadata") or body.get("metadataType", 1) != 1:
+        return None
+    raw = _hex(body["metadata"], f"{where}.metadata")
+    return decode_request_fid(raw, f"{where}.metadata") if raw else None
+
+
+def _gasless_row(fid: int, key: bytes, nonce: int, removal: bool, ts: int, body: dict,
+                 request_fid: int | None) -> ParsedOnChainEvent:
+    return ParsedOnChainEvent(
+        "EVENT_TYPE_SIGNER", OFFCHAIN_CHAIN_ID, 0, b"", fc_time(ts), key, 2 * nonce + int(removal), fid, None,
+        json.dumps(body, ensure_ascii=False), key, "SIGNER_EVENT_TYPE_REMOVE" if removal else "SIGNER_EVENT_TYPE_ADD",
+        request_fid)
+
+
+def parse_key_message(obj: Any, where: str = "message") -> ParsedOnChainEvent:
+    """A KEY_ADD or KEY_REMOVE message as a signer event row."""
+    data = _field(obj, "data", where)
+    mtype = _str(_field(data, "type", f"{where}.data"), f"{where}.data.type")
+    fid = _int(_field(data, "fid", f"{where}.data"), f"{where}.data.fid")
+    ts = _int(_field(data, "timestamp", f"{where}.data"), f"{where}.data.timestamp")
+    msg_hash = _hex(_field(obj, "hash", where), f"{where}.hash", size=20)
+    removal = mtype == "MESSAGE_TYPE_KEY_REMOVE"
+    key_name = "keyRemoveBody" if removal else "keyAddBody"
+    w = f"{where}.data.{key_name}"
+    body = _field(data, key_name, f"{where}.data")
+    key = _hex(_field(body, "key", w), f"{w}.key", size=32)
+    nonce = _int(_field(body, "nonce", w), f"{w}.nonce")
+    request_fid = None if removal else key_message_request_fid(body, w)
+    kept = {"type": key_name, "source": "SIGNER_SOURCE_OFFCHAIN", "messageHash": "0x" + msg_hash.hex(),
+            **{k: body[k] for k in ("keyType", "deadline", "nonce", "scopes", "ttl", "signatureType") if k in body}}
+    if request_fid is not None:
+        kept["requestFid"] = request_fid
+    return _gasless_row(fid, key, nonce, removal, ts, kept, request_fid)
+
+
+def parse_signer(obj: Any, where: str = "signer") -> ParsedOnChainEvent | None:
+    """One /v1/signersByFid entry: an on-chain one as its on-chain event, a gasless one as a
+    signer event row; None for a source this code does not know."""
+    source = _field(obj, "source", where)
+    if source == "SIGNER_SOURCE_ONCHAIN":
+        return parse_onchain_event(_field(obj, "onChainEvent", where), f"{where}.onChainEvent")
+    if source != "SIGNER_SOURCE_OFFCHAIN":
+        return None
+    fid = _int(_field(obj, "fid", where), f"{where}.fid")
+    key = _hex(_field(obj, "key", where), f"{where}.key", size=32)
+    nonce = _int(_field(obj, "nonce", where), f"{where}.nonce")
+    request_fid = obj.get("requestFid")
+    if request_fid is not None:
+        request_fid = _int(request_fid, f"{where}.requestFid")
+    added = _int(obj.get("addedAt", 0), f"{where}.addedAt")
+    kept = {"type": "keyAddBody", "source": source, "nonce": nonce,
+            **{k: obj[k] for k in ("keyType", "scopes", "ttl", "addedAt", "expiresAt", "requestFid") if k in obj}}
+    return _gasless_row(fid, key, nonce, False, added, kept, request_fid)

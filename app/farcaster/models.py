@@ -248,3 +248,70 @@ class BackfillRequest(Base):
         Index("uq_farcaster_backfill_requests_open_fid", "fid", unique=True,
               postgresql_where=sql("state IN ('pending', 'running')")),
     )
+
+
+class ShardMark(Base):
+    """Where each shard's cursor stood in hub time: one row per committed poll segment (the
+    cursor after it and the timestamp of the last block it read). A replay for fids that
+    became targets because of an event at hub time T starts every shard at its mark before T."""
+
+    __tablename__ = "farcaster_shard_marks"
+    shard_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    next_event_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    block_timestamp: Mapped[int] = mapped_column(BigInteger, nullable=False)  # Farcaster seconds (0: cursor created)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    __table_args__ = (Index("ix_farcaster_shard_marks_shard_ts", "shard_index", "block_timestamp"),)
+
+
+class Replay(Base):
+    """Fids that became targets and the stream positions (per shard) from which the events
+    about them must be applied again; pending rows are coalesced into one pass."""
+
+    __tablename__ = "farcaster_replays"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    fids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), nullable=False)
+    from_event_ids: Mapped[dict] = mapped_column(JSONB, nullable=False)  # {"<shard>": event id}
+    reason: Mapped[str] = mapped_column(String(64), nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False, server_default="pending")
+    events: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_farcaster_replays_pending", "id", postgresql_where=sql("state = 'pending'")),)
+
+
+class GapRecovery(Base):
+    """A retention gap's recovery: client-app discovery again, then every target reconciled
+    once. Gaps seen while one is pending join it (one recovery, not one per shard)."""
+
+    __tablename__ = "farcaster_gap_recoveries"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    reasons: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False, server_default="pending")
+    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    apps: Mapped[int | None] = mapped_column(Integer)
+    targets: Mapped[int | None] = mapped_column(Integer)
+    __table_args__ = (Index("uq_farcaster_gap_recoveries_pending", "state", unique=True,
+                            postgresql_where=sql("state = 'pending'")),)
+
+
+class ReconcileRefusal(Base):
+    """A fid whose reconciliation the delete guard refused (too many rows gone from the hub);
+    cleared when a later reconciliation of it applies (``reconcile FID --allow-deletes``)."""
+
+    __tablename__ = "farcaster_reconcile_refusals"
+    fid: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    rows: Mapped[int] = mapped_column(Integer, nullable=False)  # active rows the hub no longer lists
+    active_rows: Mapped[int] = mapped_column(Integer, nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    refused_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class SkippedKind(Base):
+    """Hub data of a kind this indexer does not store (a new event or message type), counted."""
+
+    __tablename__ = "farcaster_skipped_kinds"
+    kind: Mapped[str] = mapped_column(String(128), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)

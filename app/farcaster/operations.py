@@ -12,7 +12,7 @@ from typing import Callable, Protocol
 import orjson
 from sqlalchemy import Engine, text
 
-from app.farcaster import backfill, processor, targets
+from app.farcaster import backfill, gaps, processor, replay, targets
 from app.farcaster.batch import Batch
 from app.farcaster.hub_client import HubClient
 from app.farcaster.target_cache import TargetCache
@@ -30,6 +30,7 @@ class Enqueue(Protocol):
     def reconcile(self, fid: int) -> None: ...
     def discover(self, app_fid: int) -> None: ...
     def scan_app_users(self, app_fid: int, chunk: int) -> None: ...
+    def replay(self) -> None: ...
 
 
 @dataclass
@@ -56,6 +57,8 @@ class Indexer:
         if live_removed:
             self.cache.remove(sorted(live_removed))
         self.send_backfills(requests)
+        if changes.added:
+            self.enqueue.replay()  # a replay was recorded with the change (replay.py)
 
     def send_backfills(self, requests: list[tuple[int, int]]) -> None:
         for request_id, fid in requests:
@@ -67,6 +70,7 @@ class Indexer:
         with self.engine.begin() as conn:
             changes = targets.add_manual(conn, fid, root=root)
             requests = backfill.request_backfills(conn, changes.to_backfill | {fid}, reason="manual")
+            replay.request(conn, changes.added, since=None, reason="manual")
         self.publish(changes, requests)
         return {"fid": fid, "root": root, "targets_added": sorted(changes.added), "backfills": len(requests)}
 
@@ -131,7 +135,9 @@ class Indexer:
                                   "WHERE app_fid = :a AND chunk = ANY(:c)"), {"a": app_fid, "c": chunks})
 
     def scan_app_users(self, app_fid: int, chunk: int, on_progress: Callable[[dict], None] | None = None) -> dict:
-        """Read one slice's signer events; the app's users among them become roots (and are backfilled)."""
+        """Read one slice's signers - on-chain and gasless from /v1/signersByFid, or the on-chain
+        signer events where the hub has no such endpoint; the app's users among them become
+        roots (and are backfilled)."""
         from app.farcaster.messages import parse_onchain_event
 
         with self.engine.connect() as conn:
@@ -141,15 +147,21 @@ class Indexer:
             return {"client_app": app_fid, "chunk": chunk, "skipped": "no such slice (replaced)" if row is None
                     else "already done"}
         client, users = self.client, []
+        unified = True
         for scanned, fid in enumerate(row.fids, 1):
-            for events in client.paged("/v1/onChainEventsByFid", "events", fid=fid, event_type="EVENT_TYPE_SIGNER"):
+            signers = backfill.signers_of(client, fid) if unified else None
+            if signers is None:
+                unified = False
+                signers = [parse_onchain_event(e, f"onChainEventsByFid?fid={fid}")
+                           for events in client.paged("/v1/onChainEventsByFid", "events", fid=fid,
+                                                      event_type="EVENT_TYPE_SIGNER") for e in events]
+            if any(e.is_signer_add and e.request_fid == app_fid for e in signers):
+                users.append(fid)
                 batch = Batch()
-                batch.onchain = [parse_onchain_event(e, f"onChainEventsByFid?fid={fid}") for e in events]
-                if any(e.is_signer_add and e.request_fid == app_fid for e in batch.onchain):
-                    users.append(fid)
-                    with self.engine.begin() as conn:
-                        result = processor.apply_batch(conn, batch, reason=f"app:{app_fid}")
-                    self.publish(result.targets, result.backfill_requests)
+                batch.onchain = signers
+                with self.engine.begin() as conn:
+                    result = processor.apply_batch(conn, batch, reason=f"app:{app_fid}")
+                self.publish(result.targets, result.backfill_requests)
             if on_progress and scanned % 50 == 0:
                 on_progress({"fids_scanned": scanned, "of": len(row.fids), "users": len(users)})
         with self.engine.begin() as conn:
@@ -196,7 +208,8 @@ class Indexer:
     def apply_staged(self, batch_id: int) -> dict:
         with self.engine.begin() as conn:
             row = conn.execute(text("""
-                SELECT event_count, applied_at, CASE WHEN applied_at IS NULL THEN events::text END AS events
+                SELECT shard_index, first_event_id, event_count, applied_at,
+                       CASE WHEN applied_at IS NULL THEN events::text END AS events
                 FROM farcaster_staged_batches WHERE id = :i FOR UPDATE
             """), {"i": batch_id}).first()
             if row is None:
@@ -204,17 +217,63 @@ class Indexer:
             if row.applied_at is not None:
                 return {"batch": batch_id, "skipped": "already applied"}
             staged = orjson.loads(row.events)
+            since = (row.shard_index, row.first_event_id)
             if isinstance(staged, dict):  # parsed and validated when it was staged
                 batch = Batch.from_staged(staged)
             else:  # raw hub events (batches staged before the parsed form)
                 batch = Batch()
                 for event in staged:
                     batch.add_event(event, f"staged batch {batch_id} event {event.get('id')}")
-            result = processor.apply_batch(conn, batch, reason="event", expect_new=True)
+            result = processor.apply_batch(conn, batch, reason="event", expect_new=True, replay_since=since)
             conn.execute(text("UPDATE farcaster_staged_batches SET applied_at = now() WHERE id = :i"), {"i": batch_id})
         self.publish(result.targets, result.backfill_requests)
         return {"batch": batch_id, "events": row.event_count, "messages": result.messages,
                 "targets_added": sorted(result.targets.added), "targets_removed": sorted(result.targets.removed)}
+
+    # --- reconciliation and gaps ------------------------------------------------------------
+    def reconcile(self, fid: int, *, allow_deletes: bool = False) -> dict:
+        from app.farcaster.reconcile import reconcile_fid
+        from app.settings import get_settings
+
+        settings = get_settings()
+        return reconcile_fid(self.engine, self.client, fid, grace_seconds=settings.farcaster_reconcile_grace_seconds,
+                             max_delete_ratio=settings.farcaster_reconcile_max_delete_ratio,
+                             on_applied=lambda r: self.publish(r.targets, r.backfill_requests),
+                             allow_deletes=allow_deletes).as_dict()
+
+    def recover_gap(self) -> dict:
+        """The pending gap recovery (gaps.py): discovery for every client app, then one
+        reconciliation per target, whatever number of shards saw the gap."""
+        claimed = gaps.claim(self.engine)
+        if claimed is None:
+            return {"skipped": "no pending gap"}
+        recovery_id, reasons = claimed
+        with self.engine.connect() as conn:
+            apps = list(conn.execute(text("SELECT fid FROM farcaster_client_apps ORDER BY fid")).scalars())
+            fids = list(conn.execute(text("SELECT fid FROM farcaster_targets ORDER BY fid")).scalars())
+        for app_fid in apps:
+            self.enqueue.discover(app_fid)
+        for fid in fids:
+            self.enqueue.reconcile(fid)
+        gaps.finish(self.engine, recovery_id, len(apps), len(fids))
+        log.warning("farcaster gap recovery %s (%s): discovery for %d client apps, %d targets reconciled",
+                    recovery_id, "; ".join(reasons), len(apps), len(fids))
+        return {"recovery": recovery_id, "gaps": reasons, "client_apps": len(apps), "targets": len(fids)}
+
+    def run_replays(self) -> dict:
+        """One pass over every pending replay (replay.py)."""
+        def add_to_cache(fids: list[int]) -> None:
+            with self.engine.connect() as conn:
+                roots = list(conn.execute(text("SELECT fid FROM farcaster_targets WHERE fid = ANY(:f) AND is_root"),
+                                          {"f": fids}).scalars())
+            self.cache.add(fids, roots=roots)
+
+        def apply(batch: Batch, since: tuple[int, int]) -> None:
+            with self.engine.begin() as conn:
+                result = processor.apply_batch(conn, batch, reason="replay", replay_since=since)
+            self.publish(result.targets, result.backfill_requests)
+
+        return replay.run_pending(self.engine, self.client, add_to_cache=add_to_cache, apply=apply).as_dict()
 
     # --- recovery ---------------------------------------------------------------------------
     def recover(self, stale_after_seconds: float) -> dict:
@@ -249,8 +308,20 @@ class Indexer:
             self.enqueue.discover(app_fid)
         for app_fid, chunks in slices:
             self._send_scans(app_fid, list(chunks))
+        with self.engine.begin() as conn:
+            replay.reset_stranded(conn, stale_after_seconds)
+            replays = conn.execute(text("SELECT count(*) FROM farcaster_replays WHERE state = 'pending'")).scalar_one()
+            replay.prune_marks(conn)
+            gap_waiting = conn.execute(text("""
+                SELECT count(*) FROM farcaster_gap_recoveries
+                WHERE state = 'pending' AND detected_at < now() - make_interval(secs => :age)
+            """), {"age": stale_after_seconds}).scalar_one()
+        if replays:
+            self.enqueue.replay()
+        if gap_waiting:  # its message was lost: run it here (it only sends work)
+            self.recover_gap()
         return {"staged_batches": len(batches), "backfills": len(requests), "client_app_scans": len(apps),
-                "client_app_slices": sum(len(c) for _, c in slices)}
+                "client_app_slices": sum(len(c) for _, c in slices), "replays": replays, "gap_recoveries": gap_waiting}
 
     def rebuild_cache(self) -> dict:
         return self.cache.rebuild()

@@ -363,15 +363,20 @@ def _decide_and_write(conn: Connection, plan: _Plan, now: datetime, *, expect_ne
         _write(cur, plan, now, casts_removed)
 
 
-def apply_batch(conn: Connection, batch: Batch, *, reason: str = "event", expect_new: bool = False) -> ApplyResult:
+def apply_batch(conn: Connection, batch: Batch, *, reason: str = "event", expect_new: bool = False,
+                replay_since: tuple[int, int] | None = None) -> ApplyResult:
     """Store everything in ``batch`` and expand the target graph; run inside a transaction.
 
     ``expect_new`` suits a batch from the event stream, whose merged messages are new but for a
     rare overlap with a backfill: it looks up only the hashes the batch names as stored before
     and writes under a savepoint; a unique violation (a "new" row was stored) rolls the
     savepoint back and the batch is decided again with every hash looked up. Either way the
-    outcome is the same; the lookup it skips cost PostgreSQL about as much as the COPY."""
-    from app.farcaster import backfill  # late: backfill imports this module
+    outcome is the same; the lookup it skips cost PostgreSQL about as much as the COPY.
+
+    Fids that become targets get a replay of the stream's events about them (replay.py), from
+    ``replay_since`` = (shard, event id) when the batch came from the stream, else from the
+    cursors."""
+    from app.farcaster import backfill, replay  # late: backfill imports this module
 
     leases.fence(conn)  # a worker whose lease was taken over writes nothing
     result = ApplyResult(len(batch.messages), len(batch.onchain), len(batch.proofs))
@@ -409,6 +414,8 @@ def apply_batch(conn: Connection, batch: Batch, *, reason: str = "event", expect
         result.targets.merge(targets.make_app_roots(conn, [(u, a) for u, a in app_signers if a in apps]))
     if result.targets.to_backfill:
         result.backfill_requests = backfill.request_backfills(conn, result.targets.to_backfill, reason=f"graph:{reason}")
+    if result.targets.added:
+        replay.request(conn, result.targets.added, since=replay_since, reason=f"graph:{reason}")
     if batch.messages:
         with _raw(conn).cursor() as cur:
             cur.execute("; ".join(f"RESET {g}" for g in _PROBES_ONLY))

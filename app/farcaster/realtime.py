@@ -6,8 +6,8 @@ Snapchain: ids are per shard (``height << 14 | seq``); every block starts with a
 BLOCK_CONFIRMED whose ``totalEvents`` counts the block's events including itself. Only whole,
 counted blocks are staged; a block whose count does not match is logged and fetched again.
 The cursor is the start of the next block. A first event beyond the cursor's block means the
-hub no longer has the events in between (retention): the poll reports a gap and the caller
-reconciles every target. Hubble (one stream, ``nextPageEventId``, no block events) uses shard 0;
+hub no longer has the events in between (retention): the poll records a gap recovery
+(gaps.py) in the same transaction and reports it; the caller sends the recovery. Hubble (one stream, ``nextPageEventId``, no block events) uses shard 0;
 there, a gap is a jump from the cursor to the hub's oldest retained event.
 
 Polls of one shard never overlap: the cursor row is locked (FOR UPDATE SKIP LOCKED) for the
@@ -22,10 +22,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, text
 
+from app.farcaster import gaps
+from app.farcaster import skipped as skipped_kinds
 from app.farcaster.batch import Batch
 from app.farcaster.hub_client import HubClient
 from app.farcaster.messages import HubDataError
 from app.farcaster.relevance import relevant_events
+from app.farcaster.replay import record_mark
 from app.farcaster.target_cache import TargetCache
 
 log = logging.getLogger(__name__)
@@ -89,10 +92,12 @@ def ensure_cursors(engine: Engine, client: HubClient, info: dict | None = None) 
     info = info or client.info()
     with engine.begin() as conn:
         for shard in stream_shards(info):
-            conn.execute(text("""
+            created = conn.execute(text("""
                 INSERT INTO farcaster_shard_cursors (shard_index, next_event_id, hub_head_event_id)
-                VALUES (:s, :h, :h) ON CONFLICT (shard_index) DO NOTHING
-            """), {"s": shard, "h": head_event_id(info, shard)})
+                VALUES (:s, :h, :h) ON CONFLICT (shard_index) DO NOTHING RETURNING next_event_id
+            """), {"s": shard, "h": head_event_id(info, shard)}).scalar()
+            if created is not None:
+                record_mark(conn, shard, created, 0)  # the stream before a new cursor was never read
         return dict(conn.execute(text("SELECT shard_index, next_event_id FROM farcaster_shard_cursors")).all())
 
 
@@ -254,8 +259,10 @@ def _poll_segment(conn: Connection, client: HubClient, cache: TargetCache, shard
                 break  # an empty page's nextPageEventId is from + 1: keep the cursor where it is
             if not isinstance(next_id, int) or next_id <= page[-1].get("id", next_id):
                 raise HubDataError(f"/v1/events: invalid nextPageEventId {next_id!r}")
-            if not kept and cursor:
-                result.gap = result.gap or _hubble_gap(client, cursor, page[0])
+            if not kept and cursor and not result.gap:
+                result.gap = _hubble_gap(client, cursor, page[0])
+                if result.gap:
+                    gaps.request(conn, result.gap)
             kept += page
             new_cursor = next_id
     else:
@@ -281,6 +288,7 @@ def _poll_segment(conn: Connection, client: HubClient, cache: TargetCache, shard
                 result.gap = (f"{where}: cursor at block {cursor >> SEQ_BITS} but the hub's next block is "
                               f"{first_block}: events in between are gone (retention)")
                 log.error("farcaster %s", result.gap)
+                gaps.request(conn, result.gap)
             new_cursor = (_block_of(kept[-1]) + 1) << SEQ_BITS
             more = 0 if ended else pages
         else:
@@ -290,14 +298,34 @@ def _poll_segment(conn: Connection, client: HubClient, cache: TargetCache, shard
     chunks = _parse_chunks(relevant, where)
     result.relevant += len(relevant)
     result.staged_batch_ids += _stage(conn, shard, chunks)
+    counts = skipped_kinds.unknown_event_types(kept)
+    for _, batch in chunks:
+        counts.update(batch.skipped)
+    skipped_kinds.record(conn, counts, where)
     conn.execute(text("""
         UPDATE farcaster_shard_cursors SET next_event_id = :c, updated_at = now(),
             last_block_number = COALESCE(:b, last_block_number),
             hub_head_event_id = GREATEST(COALESCE(hub_head_event_id, 0), :c)
         WHERE shard_index = :s
     """), {"c": new_cursor, "s": shard, "b": _block_of(kept[-1]) if kept and shard != HUBBLE_STREAM else None})
+    if kept:
+        record_mark(conn, shard, new_cursor, _block_timestamp(kept[-1] if shard == HUBBLE_STREAM else
+                                                              _last_block_head(kept)))
     result.cursor = new_cursor
     return more
+
+
+def _last_block_head(events: list[dict]) -> dict:
+    last = _block_of(events[-1])
+    return next(e for e in reversed(events) if _block_of(e) == last and e.get("type") == "HUB_EVENT_TYPE_BLOCK_CONFIRMED")
+
+
+def _block_timestamp(event: dict) -> int:
+    """Hub time (Farcaster seconds) of a BLOCK_CONFIRMED, or of a Hubble event (its id)."""
+    body = event.get("blockConfirmedBody")
+    if isinstance(body, dict) and isinstance(body.get("timestamp"), int):
+        return body["timestamp"]
+    return (event["id"] >> HUBBLE_SEQ_BITS) // 1000
 
 
 def unapplied_batches(conn: Connection, older_than_seconds: float = 0) -> list[int]:

@@ -2,13 +2,13 @@
 per set and page). Relevant: a message by a target; a reply to, mention of, or reaction to a
 target (its cast); a link to a target; an on-chain event or username proof of a target; a
 signer add requested by a client app (decoded SignedKeyRequestMetadata.requestFid, not the
-user's fid). Prunes, revokes and deletedMessages follow the message they concern."""
+user's fid) - on chain, or a gasless KEY_ADD message (engine V16), whose metadata is the same. Prunes, revokes and deletedMessages follow the message they concern."""
 from __future__ import annotations
 
 import base64
 from typing import Any
 
-from app.farcaster.messages import HubDataError, decode_request_fid
+from app.farcaster.messages import HubDataError, decode_request_fid, key_message_request_fid
 from app.farcaster.target_cache import APPS, TARGETS, TargetCache
 
 
@@ -41,7 +41,11 @@ def event_candidates(event: Any, where: str) -> tuple[list[int], int | None]:
     etype = event.get("type")
     if etype == "HUB_EVENT_TYPE_MERGE_MESSAGE":
         body = event.get("mergeMessageBody") or {}
-        fids = _message_fids(body.get("message"), f"{where}.mergeMessageBody.message")
+        message = body.get("message")
+        fids = _message_fids(message, f"{where}.mergeMessageBody.message")
+        data = message["data"] if isinstance(message, dict) else {}  # a dict: _message_fids checked it
+        if data.get("type") == "MESSAGE_TYPE_KEY_ADD":  # a gasless signer: the app named in its metadata
+            return fids, key_message_request_fid(data.get("keyAddBody"), f"{where}.keyAddBody")
         for d in body.get("deletedMessages") or ():
             fids += _message_fids(d, f"{where}.deletedMessages")
         return fids, None

@@ -31,6 +31,9 @@ class CeleryEnqueue:
     def scan_app_users(self, app_fid: int, chunk: int) -> None:
         self.send_task("farcaster.scan_app_users", args=[app_fid, chunk])
 
+    def replay(self) -> None:
+        self.send_task("farcaster.replay_new_targets")
+
 
 @lru_cache(maxsize=1)
 def hub_client() -> HubClient:

@@ -12,6 +12,7 @@ from app.platform.beat import build_schedule
 from app.platform.celeryconfig import build_config
 from app.platform.extensions import Extension
 from app.platform.job_history import JobHistory
+from app.platform.job_logs import JobLogs
 from app.platform.pipeline import Pipeline
 from app.platform.worker_hooks import FreshConnections, GcTuning, LeaseRetirement
 from app.platform.worker_pauses import QueuePauses
@@ -22,6 +23,7 @@ from app.settings import get_settings
 # then freezes its heap).
 EXTENSIONS: tuple[Extension, ...] = (
     JobHistory(),  # the jobs table
+    JobLogs(),  # what a task logs while it runs, kept with its job
     QueuePauses(),  # workers honour queues paused in the dashboard or the CLI
     FreshConnections(),
     GcTuning(),

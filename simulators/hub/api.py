@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import json
 from dataclasses import dataclass
 
 from . import protobuf as pb
+from .stream import GASLESS_SIGNER_LIMIT
 from .shapes import HUBBLE, SNAPCHAIN, dumps, event_json, message_json, onchain_json, proof_json
 
 PAGE_SIZE_MAX = 1000
@@ -115,7 +117,7 @@ class HubApi:
             "/v1/reactionsByCast": self.reactions_by_cast, "/v1/linksByFid": self.links_by_fid,
             "/v1/linksByTargetFid": self.links_by_target_fid, "/v1/userDataByFid": self.user_data_by_fid,
             "/v1/verificationsByFid": self.verifications_by_fid, "/v1/onChainEventsByFid": self.onchain_events_by_fid,
-            "/v1/onChainSignersByFid": self.onchain_signers_by_fid, "/v1/userNameProofsByFid": self.proofs_by_fid,
+            "/v1/onChainSignersByFid": self.onchain_signers_by_fid, "/v1/signersByFid": self.signers_by_fid, "/v1/userNameProofsByFid": self.proofs_by_fid,
             "/v1/storageLimitsByFid": self.storage_limits_by_fid, "/v1/events": self.events,
             "/v1/eventById": self.event_by_id, "/v1/onChainIdRegistryEventByAddress": self.id_registry_by_address,
             "/v1/reactionById": self.reaction_by_id, "/v1/reactionsByTarget": self.reactions_by_target,
@@ -129,7 +131,7 @@ class HubApi:
 
     def handle(self, path: str, query: dict) -> Response:
         route = self.routes.get(path)
-        if route is None:
+        if route is None or (self.hubble and path == "/v1/signersByFid"):  # Hubble: onChainSignersByFid only
             return Response(404, "Not Found", "text/plain")
         try:
             return Response(200, route(query))
@@ -373,6 +375,50 @@ class HubApi:
                           and e.body["key"] in active]
         return self._onchain_page(events, q)
 
+    def signers_by_fid(self, q) -> str:
+        """On-chain and gasless signers together (http_server.rs ``SignersByFidResponse``): active
+        keys ordered by key, paged by ``page_size``/``pageSize`` and a base64 token."""
+        fid = _u64(q, "fid")
+        size, after, reverse = _paging(q)
+        requesters = [int(v) for v in q.get("requesterFids", []) + q.get("requester_fids", []) if str(v).isdigit()]
+        st = self._state(fid)
+        entries: list[tuple[bytes, dict]] = []
+        gasless = []
+        nonce = 0
+        with self.net.lock:
+            if st:
+                active = {s.public_key for s, ok in zip(st.signers, st.signer_active) if ok}
+                for e in st.onchain:
+                    if e.body["kind"] == "signer" and e.body["event_type"] == 1 and e.body["key"] in active:
+                        entries.append((e.body["key"], {"source": "SIGNER_SOURCE_ONCHAIN", "key": "0x" + e.body["key"].hex(),
+                                                        "keyType": 1, "fid": fid,
+                                                        "requestFid": e.body["app_fid"] or None,
+                                                        "onChainEvent": json.loads(onchain_json(e, self.flavor))}))
+                gasless = [g for g in st.gasless if g["active"]]
+                for g in gasless:
+                    key = g["signer"].public_key
+                    expires = g["added_at"] + g["ttl"]
+                    entries.append((key, {"source": "SIGNER_SOURCE_OFFCHAIN", "key": "0x" + key.hex(), "keyType": 1,
+                                          "fid": fid, "addedAt": g["added_at"], "lastUsedAt": g["added_at"],
+                                          "ttl": g["ttl"], "expiresAt": expires,
+                                          "scopes": [pb.MESSAGE_TYPE_NAMES[t] for t in g["scopes"]],
+                                          "requestFid": g["app"], "nonce": g["nonce"]}))
+                nonce = st.user_nonce
+        for _, e in entries:  # serde: skip_serializing_if = None
+            if e.get("requestFid") is None:
+                e.pop("requestFid", None)
+        entries.sort(key=lambda kv: kv[0], reverse=reverse)
+        if after is not None:
+            entries = [kv for kv in entries if (kv[0] > after if not reverse else kv[0] < after)]
+        out = {"signers": [e for _, e in entries[:size]]}
+        if len(entries) > size:
+            out["nextPageToken"] = _token(entries[size - 1][0])
+        out.update({"gaslessSignerCount": len(gasless), "gaslessSignerLimit": GASLESS_SIGNER_LIMIT,
+                    "currentUserNonce": nonce})
+        if requesters:
+            out["requesterFidNonces"] = {str(r): 0 for r in requesters}
+        return dumps(out)
+
     def id_registry_by_address(self, q) -> str:
         addr = _hash(q, "address")
         if self._custody_index is None:
@@ -393,18 +439,24 @@ class HubApi:
         st = self._state(_u64(q, "fid"))
         units = 0
         used = {}
+        full: set = set()
+        earliest: dict = {}
         with self.net.lock:
             if st:
                 units = sum(e.body["units"] for e in st.onchain if e.body["kind"] == "storage_rent")
                 used = {k: len(v) for k, v in st.stores.items()}
                 used["casts"] = len(st.stores["casts"])
                 used["proofs"] = len(st.proofs)
+                full = set(st.full_stores)
+                earliest = {k: v.items[0].timestamp for k, v in st.stores.items() if v.items}
         per_unit = (("Casts", "CASTS", 5000, "casts"), ("Links", "LINKS", 2500, "links"),
                     ("Reactions", "REACTIONS", 2500, "reactions"), ("UserData", "USER_DATA", 50, "user_data"),
                     ("Verifications", "VERIFICATIONS", 25, "verifications"),
                     ("UsernameProofs", "USERNAME_PROOFS", 5, "proofs"))
-        limits = [{"storeType": t, "name": n, "limit": lim * units, "used": used.get(k, 0),
-                   "earliestTimestamp": 0, "earliestHash": []} for t, n, lim, k in per_unit]
+        # A store that was pruned is at its limit (a hub prunes only then); its earliest message is named.
+        limits = [{"storeType": t, "name": n, "limit": used.get(k, 0) if k in full else lim * units,
+                   "used": used.get(k, 0), "earliestTimestamp": earliest.get(k, 0) if k in full else 0,
+                   "earliestHash": []} for t, n, lim, k in per_unit]
         return dumps({"limits": limits, "units": units,
                       "unitDetails": [{"unitType": "UnitTypeLegacy", "unitSize": 0},
                                       {"unitType": "UnitType2024", "unitSize": units},

@@ -87,6 +87,9 @@ class FidState:
         self.born: dict[bytes, int] = {}       # hash -> stream position of arrival (0 = genesis)
         self.changes: dict[bytes, list] = {}   # hash -> [(position, state, deleted_by)]
         self.onchain_born: dict[int, int] = {}
+        self.gasless: list[dict] = []  # KEY_ADD signers: signer, app, nonce, ttl, scopes, added_at, message, active
+        self.user_nonce = 0
+        self.full_stores: set[str] = set()  # stores that reached their limit (the hub pruned there)
         self.dirty = False
 
     def active_store(self, name: str) -> SortedMessages:

@@ -12,6 +12,7 @@ CAST_ADD, CAST_REMOVE, REACTION_ADD, REACTION_REMOVE = 1, 2, 3, 4
 LINK_ADD, LINK_REMOVE = 5, 6
 VERIFICATION_ADD_ETH_ADDRESS, VERIFICATION_REMOVE = 7, 8
 USER_DATA_ADD, USERNAME_PROOF = 11, 12
+KEY_ADD, KEY_REMOVE = 16, 17  # gasless signers (engine V16)
 
 MESSAGE_TYPE_NAMES = {
     CAST_ADD: "MESSAGE_TYPE_CAST_ADD",
@@ -24,6 +25,8 @@ MESSAGE_TYPE_NAMES = {
     VERIFICATION_REMOVE: "MESSAGE_TYPE_VERIFICATION_REMOVE",
     USER_DATA_ADD: "MESSAGE_TYPE_USER_DATA_ADD",
     USERNAME_PROOF: "MESSAGE_TYPE_USERNAME_PROOF",
+    KEY_ADD: "MESSAGE_TYPE_KEY_ADD",
+    KEY_REMOVE: "MESSAGE_TYPE_KEY_REMOVE",
 }
 MESSAGE_TYPES_BY_NAME = {v: k for k, v in MESSAGE_TYPE_NAMES.items()}
 
@@ -43,7 +46,7 @@ USER_DATA_TYPE_NAMES = {
 BODY_FIELD = {
     CAST_ADD: 5, CAST_REMOVE: 6, REACTION_ADD: 7, REACTION_REMOVE: 7,
     VERIFICATION_ADD_ETH_ADDRESS: 9, VERIFICATION_REMOVE: 10, USER_DATA_ADD: 12,
-    LINK_ADD: 14, LINK_REMOVE: 14,
+    LINK_ADD: 14, LINK_REMOVE: 14, KEY_ADD: 19, KEY_REMOVE: 20,
 }
 
 
@@ -63,7 +66,7 @@ def varint(n: int) -> bytes:
     return bytes(out)
 
 
-_KEYS = {(f, w): varint(f << 3 | w) for f in range(1, 20) for w in (0, 2)}
+_KEYS = {(f, w): varint(f << 3 | w) for f in range(1, 32) for w in (0, 2)}
 
 
 def _key(field: int, wire: int) -> bytes:
@@ -128,6 +131,14 @@ def encode_body(mtype: int, body: dict) -> bytes:
         return _bytes(1, body["address"]) + _uint(2, body["protocol"])
     if mtype == USER_DATA_ADD:
         return _uint(1, body["type"]) + _str(2, body["value"])
+    if mtype == KEY_ADD:  # KeyAddBody (message.proto)
+        return (_bytes(1, body["key"]) + _uint(2, body["key_type"]) + _bytes(3, body["custody_signature"])
+                + _uint(4, body["deadline"]) + _uint(5, body["nonce"]) + _bytes(6, body["metadata"])
+                + _uint(7, body["metadata_type"]) + _bytes(8, body["registration_tx_hash"])
+                + (_packed(9, body["scopes"]) if body["scopes"] else b"") + _uint(10, body["ttl"]))
+    if mtype == KEY_REMOVE:  # KeyRemoveBody
+        return (_bytes(1, body["key"]) + _bytes(2, body["signature"]) + _uint(3, body["signature_type"])
+                + _uint(4, body["deadline"]) + _uint(5, body["nonce"]))
     raise ValueError(f"unsupported message type {mtype}")
 
 

@@ -146,9 +146,12 @@ class HubServer:
     """A running simulated hub. ``url``, the Python control API, and ``/_sim/`` over HTTP."""
 
     def __init__(self, network: Network | None = None, *, port: int = 0, block_rate: float = 0.0,
-                 hubble: bool = False, faults: FaultConfig | None = None, host: str = HOST, **network_kwargs):
+                 hubble: bool = False, faults: FaultConfig | None = None, revocation: str | None = None,
+                 host: str = HOST, **network_kwargs):
         self.host = host
         self.network = network or Network(**network_kwargs)
+        if revocation is not None or hubble:
+            self.set_revocation(revocation or "hubble")
         self.api = HubApi(self.network, hubble=hubble)
         self.faults = Faults(faults)
         self.ticker = Ticker(self.network, block_rate)
@@ -200,6 +203,18 @@ class HubServer:
         with self.network.lock:
             self.network.stream.retention_seconds = float(seconds)
             self.network.stream._apply_retention()
+
+    def set_revocation(self, rule: str):
+        """What a signer removal does to its messages (stream.REVOCATION_RULES; default "keep")."""
+        from .stream import REVOCATION_RULES
+
+        if rule not in REVOCATION_RULES:
+            raise ValueError(f"revocation must be one of {REVOCATION_RULES}, got {rule!r}")
+        self.network.stream.revocation = rule
+
+    def script(self, shard: int, action):
+        """Run ``action(builder)`` in the next block of ``shard`` (see Stream.script)."""
+        self.network.stream.script(shard, action)
 
     def set_hubble(self, enabled: bool):
         self.api.hubble = bool(enabled)

@@ -12,11 +12,18 @@ import random
 
 from . import protobuf as pb
 from .generator import CHANNELS, UNICODE_WORDS, WORDS, cast_body, cast_text
+from . import key_metadata
 from .model import (ACTIVE, BLOCK_CONFIRMED, MERGE_MESSAGE, MERGE_ON_CHAIN_EVENT, MERGE_USERNAME_PROOF,
-                    PRUNE_MESSAGE, PRUNED, REVOKE_MESSAGE, REVOKED, HubEvent, Message, UsernameProof)
+                    PRUNE_MESSAGE, PRUNED, RAW, REVOKE_MESSAGE, REVOKED, HubEvent, Message, UsernameProof)
 from .signing import derive
 
 SEQ_BITS = 14
+# What removing a signer does to the messages it signed:
+#   "keep"   - Snapchain since engine V14 (mainnet 2025-10-29, #714): nothing; the hub only refuses new ones
+#   "revoke" - Snapchain before V14: every active message it signed is revoked (REVOKE_MESSAGE events)
+#   "hubble" - Hubble 1.19: revokes like "revoke"
+REVOCATION_RULES = ("keep", "revoke", "hubble")
+GASLESS_SIGNER_LIMIT = 1000  # active gasless keys per fid
 MAX_SEQ = (1 << SEQ_BITS) - 1
 ACTIONS = [("cast", 30), ("reaction", 22), ("follow", 10), ("unfollow", 5), ("cast_remove", 5),
            ("reaction_remove", 4), ("user_data", 6), ("verification", 2), ("verification_remove", 2), ("prune", 4),
@@ -53,6 +60,9 @@ class Stream:
         self.events_per_block = cfg.events_per_block
         self.empty_block_ratio = cfg.empty_block_ratio
         self.retention_seconds = cfg.retention_seconds
+        self.revocation = cfg.extra.get("revocation", "keep")
+        self.quiet = False                        # True: blocks carry only scripted events
+        self.scripts: dict[int, list] = {}        # shard -> actions for its next block: fn(BlockBuilder)
         self.hubble_events: list[HubEvent] = []   # single Hubble-style stream across shards
         self.hubble_ids: list[int] = []
         self.hubble_start = 0
@@ -94,7 +104,13 @@ class Stream:
         ts = self.block_timestamp(pos)
         r = random.Random(int.from_bytes(derive(net.config.seed, "block", shard, height, length=8), "big"))
         payloads = []
-        if self._shard_cum[shard] and r.random() >= self.empty_block_ratio:
+        scripted = self.scripts.pop(shard, None)
+        if scripted:
+            builder = BlockBuilder(net, shard, pos, ts, r, self._actors[shard], self._shard_cum[shard])
+            for action in scripted:
+                action(builder)
+            payloads = builder.out
+        elif not self.quiet and self._shard_cum[shard] and r.random() >= self.empty_block_ratio:
             n = r.randint(1, max(1, int(2 * self.events_per_block) - 1))
             builder = BlockBuilder(net, shard, pos, ts, r, self._actors[shard], self._shard_cum[shard])
             for _ in range(n):
@@ -120,6 +136,13 @@ class Stream:
             self.hubble_ids.append(ev.hubble_id)
             self.hubble_events.append(ev)
         log.total_events += len(payloads) + 1
+
+    def script(self, shard: int, action) -> None:
+        """Run ``action(builder)`` in the next block of ``shard`` (after which the block has
+        only scripted events). Builder actions: follow, cast_remove, key_add, key_remove,
+        signer_add, signer_remove, raw_event."""
+        with self.net.lock:
+            self.scripts.setdefault(shard, []).append(action)
 
     def _apply_retention(self):
         oldest_pos = self.net.position - self.retention_seconds   # one block per simulated second
@@ -290,6 +313,7 @@ class BlockBuilder:
         if len(adds) < 3:
             return
         m = adds[0]
+        st.full_stores.add("casts")  # a hub prunes a store only when it is at its limit
         self.net.drop(st, m, PRUNED, self.pos)
         m.observed = True
         self.out.append((PRUNE_MESSAGE, m))
@@ -297,9 +321,10 @@ class BlockBuilder:
     def _onchain_block(self):
         return 130_000_000 + self.pos * 8 + self.shard
 
-    def _signer_add(self, st):
-        apps = self.net.plan.client_apps or [1]
-        app = apps[0] if self.r.random() < 0.5 else self.r.choice(apps)
+    def _signer_add(self, st, app: int | None = None):
+        if app is None:
+            apps = self.net.plan.client_apps or [1]
+            app = apps[0] if self.r.random() < 0.5 else self.r.choice(apps)
         idx = len(st.signers)
         signer = self.gen.signer_key(st.fid, idx)
         ev = self.gen.signer_event(st.fid, signer, app, 1, self._onchain_block(), self.r)
@@ -312,12 +337,13 @@ class BlockBuilder:
         self.net.signer_adds.append((self.pos, st.fid, app))
         self.out.append((MERGE_ON_CHAIN_EVENT, ev))
 
-    def _signer_remove(self, st):
-        """Remove a key on chain, then revoke every active message it signed."""
+    def _signer_remove(self, st, idx: int | None = None):
+        """Remove a key on chain; under the "revoke"/"hubble" rules, revoke every active message it signed."""
         active = [i for i, ok in enumerate(st.signer_active) if ok]
-        if len(active) < 2:
-            return
-        idx = self.r.choice(active[1:])
+        if idx is None:
+            if len(active) < 2:
+                return
+            idx = self.r.choice(active[1:])
         signer = st.signers[idx]
         ev = self.gen.signer_event(st.fid, signer, 0, 2, self._onchain_block(), self.r)
         ev.log_index = len(self.out)
@@ -326,6 +352,11 @@ class BlockBuilder:
         st.onchain.append(ev)
         st.onchain_born[id(ev)] = self.pos
         self.out.append((MERGE_ON_CHAIN_EVENT, ev))
+        self._revoke_signed_by(st, signer)
+
+    def _revoke_signed_by(self, st, signer):
+        if self.net.stream.revocation == "keep":
+            return
         victims = [m for m in st.messages.values() if m.signer is signer and m.state == ACTIVE]
         for m in sorted(victims, key=lambda m: m.ts_hash)[: MAX_SEQ - 128 - len(self.out)]:
             self.net.drop(st, m, REVOKED, self.pos)
@@ -383,3 +414,74 @@ class BlockBuilder:
         self.out.append((MERGE_USERNAME_PROOF, (new.proofs[-1], None)))
         self.net.fname_owners[new.proofs[-1].name] = fid
         self._signer_add(new)
+
+    # -- scripted actions (Stream.script): exact events for a test ----------------------------
+    def follow(self, fid: int, target: int) -> Message:
+        st = self.net.fid_state(fid)
+        return self._merge(st, pb.LINK_ADD, {"type": "follow", "display_timestamp": None, "target_fid": target})
+
+    def cast(self, fid: int, text: str) -> Message:
+        return self._merge(self.net.fid_state(fid), pb.CAST_ADD, cast_body(text, [], []))
+
+    def unfollow(self, fid: int, target: int) -> Message:
+        st = self.net.fid_state(fid)
+        return self._merge(st, pb.LINK_REMOVE, {"type": "follow", "display_timestamp": None, "target_fid": target})
+
+    def cast_remove(self, fid: int, cast_hash: bytes | None = None) -> Message:
+        """Remove ``cast_hash`` (default: the fid's newest active cast)."""
+        st = self.net.fid_state(fid)
+        if cast_hash is None:
+            cast_hash = [m for m in st.stores["casts"].items if m.type == pb.CAST_ADD][-1].hash
+        return self._merge(st, pb.CAST_REMOVE, {"target_hash": cast_hash})
+
+    def signer_add(self, fid: int, app_fid: int) -> None:
+        self._signer_add(self.net.fid_state(fid), app_fid)
+
+    def prune(self, fid: int) -> None:
+        """The fid's oldest cast is pruned (its casts store is full)."""
+        self._prune(self.net.fid_state(fid))
+
+    def signer_remove(self, fid: int, index: int) -> None:
+        self._signer_remove(self.net.fid_state(fid), index)
+
+    def key_add(self, fid: int, app_fid: int, scopes=(pb.CAST_ADD, pb.REACTION_ADD, pb.LINK_ADD), ttl: int = 30 * 86400):
+        """A gasless signer (KEY_ADD, engine V16): custody-authorised, metadata names the app."""
+        st = self.net.fid_state(fid)
+        self.net.pin(st)
+        gen, seed = self.gen, self.net.config.seed
+        index = 1000 + len(st.gasless)
+        key = gen.signer_key(fid, index)
+        st.user_nonce += 1
+        meta = key_metadata.encode(app_fid, derive(seed, "custody", app_fid, length=20),
+                                   derive(seed, "skr", fid, "gasless", index, length=65), self.ts + 86400)
+        body = {"key": key.public_key, "key_type": 1, "custody_signature": derive(seed, "custodysig", fid, index, length=65),
+                "deadline": self.ts + 3600, "nonce": st.user_nonce, "metadata": meta, "metadata_type": 1,
+                "registration_tx_hash": b"", "scopes": list(scopes), "ttl": ttl}
+        m = Message(fid, pb.KEY_ADD, self.ts, body, key)
+        m.observed = True
+        st.gasless.append({"signer": key, "app": app_fid, "nonce": st.user_nonce, "ttl": ttl,
+                           "scopes": list(scopes), "added_at": self.ts, "message": m, "active": True})
+        self.net.signer_adds.append((self.pos, fid, app_fid))
+        self.out.append((MERGE_MESSAGE, (m, [])))
+        return m
+
+    def key_remove(self, fid: int, index: int = -1) -> Message:
+        """KEY_REMOVE of a gasless key (custody-signed); revokes by the stream's revocation rule."""
+        st = self.net.fid_state(fid)
+        self.net.pin(st)
+        entry = st.gasless[index]
+        entry["active"] = False
+        st.user_nonce += 1
+        body = {"key": entry["signer"].public_key, "signature": derive(self.net.config.seed, "keyrm", fid, st.user_nonce,
+                                                                         length=65),
+                "signature_type": 1, "deadline": self.ts + 3600, "nonce": st.user_nonce}
+        m = Message(fid, pb.KEY_REMOVE, self.ts, body, entry["signer"])
+        m.observed = True
+        self.out.append((MERGE_MESSAGE, (m, [])))
+        self._revoke_signed_by(st, entry["signer"])
+        return m
+
+    def raw_event(self, fields: dict) -> None:
+        """An event with exactly these JSON fields (id, blockNumber and shardIndex are added)."""
+        self.out.append((RAW, dict(fields)))
+

@@ -146,6 +146,7 @@ def test_operator_retries_a_failed_job_and_pauses_and_resumes_a_queue(db, redis_
                                       timeout=60_000)
             assert int(job_tab.evaluate("document.body.dataset.liveUpdates || '0'")) >= 1
             assert re.fullmatch(r"step [123] of 3", job_tab.locator("#job-progress-info").inner_text())
+            assert job_tab.locator("#flower-link").count() == 1  # Flower saw this one's events
             shots.take(job_tab, "resumed-job-succeeded-live")
             job_tab.locator("#live-toggle").click()  # paused, and remembered across a reload
             assert job_tab.evaluate("document.body.dataset.live") == "paused"

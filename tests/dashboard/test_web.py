@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime, timezone
+import re
 import subprocess
 import sys
 
@@ -12,7 +14,7 @@ from sqlalchemy import insert
 from app.platform.pauses import PausedQueue
 from app.db import get_engine
 from app.platform.jobs import queries
-from app.platform.jobs.models import JobAttempt
+from app.platform.jobs.models import JobAttempt, JobLogLine
 from tests.conftest import ROOT, TEST_ENV
 from tests.dashboard.fixtures import idle_maintenance  # noqa: F401 - a fixture
 from tests.dashboard.rows import job_row
@@ -52,9 +54,13 @@ def test_admin_sees_the_pages_and_their_actions(dashboard, db, redis_client):
     with get_engine().begin() as conn:
         conn.execute(insert(JobAttempt.__table__).values(job_id=failed, attempt=9, worker="maintenance@h1",
                                                          state="FAILURE", error="DrillFailure: attempt 9 fails"))
+        conn.execute(insert(JobLogLine.__table__).values(job_id=failed, attempt=9, seq=0, logged_at=datetime.now(timezone.utc),
+                                                         level="WARNING", logger="tasks.maintenance", message="disk <full>"))
     job_page = admin.get(f"{dashboard.url}/jobs/{failed}", timeout=10).text
     assert "retry" in offered_actions(job_page)
     assert 'data-attempt="9"' in job_page and "maintenance@h1" in job_page
+    assert "WARNING tasks.maintenance: disk &lt;full&gt;" in job_page  # the log, escaped
+    assert 'id="flower-link"' not in job_page  # a row Flower never saw an event of: no dead link
     assert 'style="width: 40%"' in job_page and "DrillFailure: attempt 9 fails on purpose" in job_page
     assert failed[:8] in admin.get(dashboard.url + "/failed?queue=maintenance", timeout=10).text
     for path in ("/queues/maintenance", "/jobs?state=FAILURE", "/jobs/new", "/workers", "/tasks", "/broker"):
@@ -74,6 +80,10 @@ def test_admin_sees_the_pages_and_their_actions(dashboard, db, redis_client):
     assert f'data-job="{failed}"' in admin.get(f"{dashboard.url}/jobs", params={"q": "drill"}, timeout=10).text
     assert f'data-job="{failed}"' not in admin.get(f"{dashboard.url}/jobs", params={"q": "nope"}, timeout=10).text
     assert admin.get(f"{dashboard.url}/jobs", params={"q": "x" * 201}, timeout=10).status_code == 400
+    jobs_page = admin.get(f"{dashboard.url}/jobs", params={"queue": "maintenance"}, timeout=10).text
+    tab = re.search(r'data-tab="FAILURE"\s+href="\?([^"]*)">failure <span class="badge[^"]*">([0-9,]+)<', jobs_page)
+    assert tab and "state=FAILURE" in tab[1] and int(tab[2]) == queries.counts_by_queue_and_state()["maintenance"]["FAILURE"]
+    assert 'href="/jobs?queue=maintenance&amp;state=STARTED' not in queues.text  # no running job: no link
 
 
 def test_running_jobs_show_their_worker_lease_age_and_heartbeat(dashboard, db):

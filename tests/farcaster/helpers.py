@@ -37,6 +37,9 @@ class InlineEnqueue:
     def scan_app_users(self, app_fid: int, chunk: int) -> None:
         self.work.append(("scan_app_users", app_fid, chunk))
 
+    def replay(self) -> None:
+        self.work.append(("replay",))
+
     def drain(self, ix: Indexer) -> int:
         done = 0
         while self.work:
@@ -49,6 +52,10 @@ class InlineEnqueue:
                 ix.discover_app_users(item[1], chunk_fids=self.chunk_fids)
             elif item[0] == "scan_app_users":
                 ix.scan_app_users(item[1], item[2])
+            elif item[0] == "reconcile":
+                ix.reconcile(item[1])
+            elif item[0] == "replay":
+                ix.run_replays()
             done += 1
         return done
 

@@ -43,7 +43,7 @@ def pool_env(hub) -> dict[str, str]:
     return {"HUB_URLS": hub.url, "HUB_REQUESTS_PER_SECOND": "5000", "HUB_BACKOFF_MAX_SECONDS": "0.2",
             "HUB_ATTEMPTS": "12", "HUB_TIMEOUT_SECONDS": "5",
             # A killed worker's leases expire in seconds, for the sweep catch_up runs.
-            "LEASE_HEARTBEAT_SECONDS": "1", "LEASE_TTL_SECONDS": "4"}
+            "LEASE_HEARTBEAT_SECONDS": "1", "LEASE_TTL_SECONDS": "10"}
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ def scalar(engine, sql: str, **params):
 def test_a_stale_backfill_stores_no_rows_and_leaves_its_request_running(engine, cache_redis, hub_sim):
     ix, work = make_indexer(engine, cache_redis, hub_sim.url)
     ix.add_target(7, root=False)
-    [(_, request_id, fid)] = list(work.work)
+    [(_, request_id, fid)] = [item for item in work.work if item[0] == "backfill"]
     with leases.holding(stale(engine, "farcaster.backfill_fid", f"{request_id}:{fid}")):
         with pytest.raises(leases.LeaseLost):
             ix.run_backfill(fid, request_id)

@@ -21,8 +21,9 @@ def reference_dir() -> Path:
 
 @pytest.fixture(scope="module")
 def hub():
-    """A module-wide simulated hub, 150 fids, 40 blocks revealed, manual block rate."""
-    with running_hub(num_fids=150, seed=11) as h:
+    """A module-wide simulated hub, 150 fids, 40 blocks revealed, manual block rate; signer
+    removals revoke (the pre-V14 rule), so the stream has every event kind."""
+    with running_hub(num_fids=150, seed=11, revocation="revoke") as h:
         h.advance(40)
         yield h
 

@@ -1,4 +1,6 @@
 """Ground truth: targets (roots, client-app users, follows) and per-fid message states."""
+import pytest
+
 from simulators.hub import key_metadata
 from simulators.hub.testing import running_hub
 
@@ -79,17 +81,31 @@ def test_remove_shows_as_deleted_by_that_remove(http, hub):
     assert checked >= 5
 
 
-def test_pruned_and_revoked_states(http, hub):
-    events = [e for s in (1, 2) for e in all_events(http, hub, s)]
-    for kind, body, attr in (("HUB_EVENT_TYPE_PRUNE_MESSAGE", "pruneMessageBody", "pruned"),
-                             ("HUB_EVENT_TYPE_REVOKE_MESSAGE", "revokeMessageBody", "revoked")):
-        evs = [e for e in events if e["type"] == kind]
-        assert evs
-        for e in evs[:5]:
-            m = e[body]["message"]
-            fid = m["data"]["fid"]
-            assert m["hash"] in getattr(hub.ground_truth(roots=[fid]).fids[fid], attr)
-            assert m["hash"] in hub.ground_truth(roots=[fid], at=position_of(hub, e) - 1).fids[fid].active
+@pytest.mark.parametrize("rule", ["keep", "revoke"])
+def test_pruned_and_revoked_states(http, hub, rule):
+    """Prunes always; revocations only under the pre-V14 rule ("revoke"): since V14 a signer
+    removal leaves the messages it signed active (and the hub sends no REVOKE_MESSAGE)."""
+    with running_hub(num_fids=150, seed=11, revocation=rule) as h:
+        h.advance(40)
+        events = [e for s in (1, 2) for e in all_events(http, h, s)]
+        removals = [e for e in events if e["type"] == "HUB_EVENT_TYPE_MERGE_ON_CHAIN_EVENT"
+                    and (e["mergeOnChainEventBody"]["onChainEvent"].get("signerEventBody") or {}).get("eventType")
+                    == "SIGNER_EVENT_TYPE_REMOVE"]
+        assert removals
+        for kind, body, attr in (("HUB_EVENT_TYPE_PRUNE_MESSAGE", "pruneMessageBody", "pruned"),
+                                 ("HUB_EVENT_TYPE_REVOKE_MESSAGE", "revokeMessageBody", "revoked")):
+            evs = [e for e in events if e["type"] == kind]
+            if attr == "revoked" and rule == "keep":
+                assert not evs
+                for fid in {e["mergeOnChainEventBody"]["onChainEvent"]["fid"] for e in removals}:
+                    assert not h.ground_truth(roots=[fid]).fids[fid].revoked
+                continue
+            assert evs
+            for e in evs[:5]:
+                m = e[body]["message"]
+                fid = m["data"]["fid"]
+                assert m["hash"] in getattr(h.ground_truth(roots=[fid]).fids[fid], attr)
+                assert m["hash"] in h.ground_truth(roots=[fid], at=position_of(h, e) - 1).fids[fid].active
 
 
 def test_unfollow_drops_target():

@@ -85,7 +85,7 @@ def assert_message_shapes_served(sample, pool):
 
 @pytest.fixture(scope="module")
 def snap_pool(http):
-    with running_hub(num_fids=150, seed=11) as hub:
+    with running_hub(num_fids=150, seed=11, revocation="revoke") as hub:
         hub.advance(60)
         yield hub, Pool(http, hub, range(1, 151))
 

@@ -117,3 +117,24 @@ def test_a_dashboard_retry_continues_the_attempt_count(db, redis_client, worker_
     # The count goes on (7), and the task's own retry limit sees the attempts before: it fails at once.
     assert (again["state"], again["attempts"]) == ("FAILURE", 7)
     assert [r["attempt"] for r in attempt_rows(again["id"])] == [7]
+
+
+def test_what_a_task_logs_while_it_runs_is_kept_with_each_attempt(db, redis_client, worker_pools, celery_app):
+    from sqlalchemy import select
+
+    from app.db import get_engine
+    from app.platform.jobs.models import JobLogLine
+
+    worker_pools.start("maintenance")
+    job = wait_final(celery_app.send_task("maintenance.flaky", kwargs={"fail_attempts": 1, "steps": 2}).id)
+    table = JobLogLine.__table__
+
+    def lines() -> list[tuple[int, str]]:
+        with get_engine().connect() as conn:
+            return [(r.attempt, r.message) for r in conn.execute(
+                select(table).where(table.c.job_id == job["id"]).order_by(table.c.attempt, table.c.seq))]
+
+    # The last attempt's lines are written as it ends, a moment after its success is recorded.
+    got = wait_until(lambda: len(lines()) >= 4 and lines(), message="the attempts' log lines")
+    assert got == [(1, "attempt 1: step 1 of 2"), (1, "attempt 1: step 2 of 2"),
+                   (2, "attempt 2: step 1 of 2"), (2, "attempt 2: step 2 of 2")]

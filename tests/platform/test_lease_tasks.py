@@ -1,4 +1,4 @@
-"""The task wrapper (tasks/base.py): a worker's task runs under its lease; a duplicate of work a
+"""The task wrapper (app/platform/task.py): a worker's task runs under its lease; a duplicate of work a
 live process holds is skipped; a task whose lease was taken over stops at its next write."""
 from __future__ import annotations
 

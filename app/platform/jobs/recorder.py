@@ -39,7 +39,7 @@ def _max_bytes() -> int:
     return get_settings().jobs_result_max_bytes
 
 
-def _run(statement: Any, params: dict[str, Any]) -> Any:
+def _run(statement: Any, params: dict[str, Any] | list[dict[str, Any]]) -> Any:
     with get_engine().begin() as conn:
         return conn.execute(statement, params)
 
@@ -175,3 +175,18 @@ def record_rejected(*, job_id: str, name: str, queue: str | None, error: str) ->
     )
     with get_engine().begin() as conn:
         conn.execute(stmt)
+
+
+_LOGS = text("""
+    INSERT INTO job_logs (job_id, attempt, seq, logged_at, level, logger, message)
+    SELECT CAST(:id AS varchar), COALESCE(CAST(:attempt AS integer),
+                                          (SELECT attempts FROM jobs WHERE id = CAST(:id AS varchar)), 0), :seq,
+           :logged_at, :level, :logger, :message
+    ON CONFLICT (job_id, attempt, seq) DO NOTHING
+""")
+
+
+def record_logs(job_id: str, attempt: int | None, lines: list[dict[str, Any]]) -> None:
+    """One attempt's log lines (a redelivered attempt's repeat is ignored)."""
+    if lines:
+        _run(_LOGS, [{"id": job_id, "attempt": attempt, "seq": i, **line} for i, line in enumerate(lines)])

@@ -1,7 +1,7 @@
 """platform: work leases and their owners' heartbeats (liveness-based recovery)
 
-Revision ID: 0009_leases
-Revises: 0008_job_history
+Revision ID: 0010_leases
+Revises: 0009_farcaster_fidelity
 """
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0009_leases"
-down_revision = "0008_job_history"
+revision = "0010_leases"
+down_revision = "0009_farcaster_fidelity"
 branch_labels = None
 depends_on = None
 
