@@ -14,16 +14,23 @@ from typing import Any, NoReturn
 from celery.exceptions import SoftTimeLimitExceeded
 
 from app.analysis import store
-from app.analysis.backoff import retry_delay
 from app.analysis.fetcher import FetchLimits, NetworkError, PageRefusedError
 from app.analysis.pipeline import STEPS, run_analysis
 from app.analysis.request import InvalidRequestError, parse_request
 from app.platform.celery_app import celery
+from app.platform.retry import RetryPolicy
 from app.settings import get_settings
 
 
 class AnalysisFailed(RuntimeError):
     """The analysis cannot succeed; the message is what the API reports as the job's error."""
+
+
+def retry_policy(settings: Any) -> RetryPolicy:
+    # Attempts are the job record's (redeliveries of a lost worker's job count too), not Celery's retries.
+    return RetryPolicy(retry_on=(NetworkError,), never_retry=(PageRefusedError,),
+                       max_attempts=settings.analysis_max_attempts,
+                       backoff_initial=settings.analysis_retry_base_delay, backoff_max=settings.analysis_retry_max_delay)
 
 
 @celery.task(name="analysis.analyze", queue_name="analysis", default_priority=3, bind=True, max_retries=None)
@@ -44,7 +51,8 @@ def analyze(self: Any, tool_id: Any = None, url: Any = None, description: Any = 
     if job is None:  # redelivered after it finished: the stored outcome stands
         final = store.get(job_id) or {}
         return {"jobId": job_id, "status": final.get("status"), "redelivered": True}
-    attempt, max_attempts = job["attempts"], settings.analysis_max_attempts
+    policy = retry_policy(settings)
+    attempt, max_attempts = job["attempts"], policy.max_attempts
     if attempt > max_attempts:
         # Started more often than allowed without finishing (workers lost mid-task): stop the loop.
         _fail(job_id, f"gave up: started {attempt} times without finishing (worker lost?)")
@@ -56,10 +64,8 @@ def analyze(self: Any, tool_id: Any = None, url: Any = None, description: Any = 
     try:
         result = run_analysis(request, FetchLimits.from_settings(settings), progress)
     except NetworkError as exc:
-        if attempt < max_attempts:
-            delay = retry_delay(attempt, base=settings.analysis_retry_base_delay, cap=settings.analysis_retry_max_delay)
-            if exc.retry_after is not None:  # the server said when; still bounded by our cap
-                delay = max(delay, min(exc.retry_after, settings.analysis_retry_max_delay))
+        if policy.will_retry(exc, attempt):
+            delay = policy.delay(attempt, exc.retry_after)  # the server's Retry-After, within our cap
             store.mark_retrying(job_id, f"attempt {attempt} of {max_attempts} failed: {exc}; retrying in {delay:.1f}s")
             raise self.retry(exc=exc, countdown=delay) from exc
         _fail(job_id, f"failed after {attempt} attempts: {exc}")

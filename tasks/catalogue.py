@@ -6,11 +6,11 @@ live in catalogue_syncs (+ per-family / per-image rows), not in chords.
 """
 from __future__ import annotations
 
-import re
-from typing import Any
+from typing import Annotated, Any
 
 from app.catalogue import pipeline, status
-from app.catalogue.errors import FeedError, InvalidArguments, MassDisableAborted
+from app.catalogue.errors import (BadImage, FeedError, FeedTooLarge, InvalidArguments, MalformedCategories,
+                                  MalformedFamily, MassDisableAborted)
 from app.catalogue.family_sync import pending_claims
 from app.catalogue.feed_client import default_client
 from app.catalogue.import_index import FAMILY_SKU_RE, HASH_RE
@@ -18,38 +18,34 @@ from app.catalogue.storage import default_store
 from app.catalogue.supplier_sync import active_supplier_codes, ensure_suppliers
 from app.catalogue import sync_runs
 from app.catalogue.sync_runs import new_run_id
-from app.platform.celery_app import celery
 from app.db import get_engine
+from app.platform.arguments import HttpURL, PositiveInt, must_match
+from app.platform.celery_app import celery
+from app.platform.retry import RetryPolicy, retry_or_fail
 from app.settings import get_settings
 
-SUPPLIER_CODE_RE = re.compile(r"^A\d+$")
-def _supplier_code(value: Any) -> str:
-    if not isinstance(value, str) or not SUPPLIER_CODE_RE.match(value):
-        raise InvalidArguments(f"supplier_code must be an A-number like 'A23', got {value!r}")
-    return value
+SupplierCode = Annotated[str, must_match(r"^A\d+$", "an A-number like 'A23'")]
+FamilySku = Annotated[str, must_match(FAMILY_SKU_RE, "a family Sku like 'A23-100804'")]
+FeedHash = Annotated[str, must_match(HASH_RE, "40 hex characters")]
+
+# The same answer on every attempt: a malformed family stays malformed until the feed changes.
+PERMANENT = (InvalidArguments, MalformedFamily, MalformedCategories, BadImage, FeedTooLarge, MassDisableAborted)
 
 
-def _sync_id(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidArguments(f"sync_id must be a positive integer, got {value!r}")
-    return value
+def _policy(max_retries: int, delay: float, retry_on: tuple[type[BaseException], ...] = (Exception,)) -> RetryPolicy:
+    """Retries with a first delay of about ``delay`` seconds, doubling (jittered) up to ``max_retries`` times."""
+    return RetryPolicy(retry_on=retry_on, never_retry=PERMANENT, max_attempts=max_retries + 1,
+                       backoff_initial=delay, backoff_max=delay * 2 ** max_retries)
 
 
-def _url(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
-        raise InvalidArguments(f"{name} must be an http(s) URL, got {value!r}")
-    return value
-
-
-def _backoff(base: float, retries: int) -> float:
-    return base * (2 ** retries)
+QUEUE_UPLOADS_RETRY = _policy(5, 1.0)
 
 
 @celery.task(name="catalogue.sync_all", queue_name="supplier-sync", bind=True)
-def sync_all(self: Any, import_url: str | None = None, run_id: str | None = None) -> dict[str, Any]:
+def sync_all(self: Any, import_url: HttpURL | None = None, run_id: str | None = None) -> dict[str, Any]:
     """Read the feed once, refresh categories and suppliers, enqueue one supplier sync per active supplier."""
     settings = get_settings()
-    url = _url("import_url", import_url or settings.catalogue_import_url)
+    url = import_url or settings.catalogue_import_url
     limits = pipeline.Limits.from_settings(settings)
     engine = get_engine()
     self.report_progress(0, step="parse")
@@ -68,12 +64,12 @@ def sync_all(self: Any, import_url: str | None = None, run_id: str | None = None
 
 
 @celery.task(name="catalogue.sync_supplier", queue_name="supplier-sync", bind=True)
-def sync_supplier(self: Any, supplier_code: str, run_id: str | None = None,
-                  import_url: str | None = None) -> dict[str, Any]:
+def sync_supplier(self: Any, supplier_code: SupplierCode, run_id: str | None = None,
+                  import_url: HttpURL | None = None) -> dict[str, Any]:
     """Parse the feed, compare one supplier's family hashes, enqueue new/changed families, deactivate gone ones."""
-    code = _supplier_code(supplier_code)
+    code = supplier_code
     settings = get_settings()
-    url = _url("import_url", import_url or settings.catalogue_import_url)
+    url = import_url or settings.catalogue_import_url
     limits = pipeline.Limits.from_settings(settings)
     engine = get_engine()
     with engine.begin() as conn:
@@ -83,12 +79,9 @@ def sync_supplier(self: Any, supplier_code: str, run_id: str | None = None,
     try:
         index = pipeline.fetch_index(default_client(), url, limits)
     except FeedError as exc:
-        if self.request.retries < settings.catalogue_supplier_max_retries:
-            raise self.retry(exc=exc, countdown=_backoff(settings.catalogue_supplier_retry_delay_seconds,
-                                                         self.request.retries),
-                             max_retries=settings.catalogue_supplier_max_retries) from exc
-        pipeline.fail_sync(engine, sync_id, str(exc))
-        raise
+        policy = _policy(settings.catalogue_supplier_max_retries, settings.catalogue_supplier_retry_delay_seconds,
+                         retry_on=(FeedError,))
+        retry_or_fail(self, exc, policy, on_final=lambda reason: pipeline.fail_sync(engine, sync_id, reason))
     pipeline.sync_categories(engine, default_client(), index, limits)
     self.report_progress(30, step="compare", sync_id=sync_id, families_in_feed=len(index.for_supplier(code)),
                          malformed_lines=index.malformed)
@@ -117,29 +110,18 @@ def sync_supplier(self: Any, supplier_code: str, run_id: str | None = None,
 
 
 @celery.task(name="catalogue.sync_family", queue_name="product-family", bind=True, lease_key="{sync_id}:{sku}")
-def sync_family(self: Any, sync_id: int, sku: str, json_url: str, feed_hash: str) -> dict[str, Any]:
+def sync_family(self: Any, sync_id: PositiveInt, sku: FamilySku, json_url: HttpURL,
+                feed_hash: FeedHash) -> dict[str, Any]:
     """Fetch one family JSON, upsert product/variants/prices/image links in one transaction, enqueue new images."""
-    sync_id = _sync_id(sync_id)
-    if not isinstance(sku, str) or not FAMILY_SKU_RE.match(sku):
-        raise InvalidArguments(f"sku must be a family Sku like 'A23-100804', got {sku!r}")
-    _url("json_url", json_url)
-    if not isinstance(feed_hash, str) or not HASH_RE.match(feed_hash):
-        raise InvalidArguments(f"feed_hash must be 40 hex characters, got {feed_hash!r}")
     settings = get_settings()
     engine = get_engine()
     try:
         stored, uploads = pipeline.process_family(engine, default_client(), sync_id, sku, json_url, feed_hash,
                                                   pipeline.Limits.from_settings(settings))
-    except InvalidArguments:
-        raise
-    except Exception as exc:  # noqa: BLE001 - every failure is retried, then recorded as failed
-        retries, limit = self.request.retries, settings.catalogue_family_max_retries
-        message = f"{type(exc).__name__}: {exc}"
-        pipeline.record_family_failure(engine, sync_id, sku, message, final=retries >= limit)
-        if retries >= limit:
-            raise
-        raise self.retry(exc=exc, countdown=_backoff(settings.catalogue_family_retry_delay_seconds, retries),
-                         max_retries=limit) from exc
+    except Exception as exc:  # noqa: BLE001 - transient failures are retried; every failure is recorded
+        policy = _policy(settings.catalogue_family_max_retries, settings.catalogue_family_retry_delay_seconds)
+        retry_or_fail(self, exc, policy, on_failure=lambda error, final: pipeline.record_family_failure(
+            engine, sync_id, sku, error, final=final))
     if len(uploads) > settings.catalogue_fan_out_above:
         # The product-family pool (3 processes) is the pipeline's narrowest stage: hand many
         # per-image publishes to the image pool instead of doing them here.
@@ -153,13 +135,9 @@ def sync_family(self: Any, sync_id: int, sku: str, json_url: str, feed_hash: str
 
 
 @celery.task(name="catalogue.queue_uploads", queue_name="image-upload", bind=True, lease_key="{sync_id}:{family_sku}",
-             autoretry_for=(Exception,), dont_autoretry_for=(InvalidArguments,),
-             retry_kwargs={"max_retries": 5}, retry_backoff=True)
-def queue_uploads(self: Any, sync_id: int, family_sku: str) -> dict[str, Any]:
+             retry_policy=QUEUE_UPLOADS_RETRY)
+def queue_uploads(self: Any, sync_id: PositiveInt, family_sku: FamilySku) -> dict[str, Any]:
     """Enqueue one upload per image that this family claimed in this sync and that is still pending."""
-    sync_id = _sync_id(sync_id)
-    if not isinstance(family_sku, str) or not FAMILY_SKU_RE.match(family_sku):
-        raise InvalidArguments(f"family_sku must be a family Sku like 'A23-100804', got {family_sku!r}")
     with get_engine().connect() as conn:
         urls = pending_claims(conn, sync_id, family_sku)
     with celery.producer_or_acquire() as producer:
@@ -169,25 +147,17 @@ def queue_uploads(self: Any, sync_id: int, family_sku: str) -> dict[str, Any]:
 
 
 @celery.task(name="catalogue.upload_image", queue_name="image-upload", bind=True, lease_key="{sync_id}:{image_url}")
-def upload_image(self: Any, sync_id: int, image_url: str) -> dict[str, Any]:
+def upload_image(self: Any, sync_id: PositiveInt, image_url: HttpURL) -> dict[str, Any]:
     """Download one image, dedupe by URL and content hash, store it with a conditional put."""
-    sync_id = _sync_id(sync_id)
-    _url("image_url", image_url)
     settings = get_settings()
     engine = get_engine()
     try:
         result = pipeline.process_image(engine, default_client(), default_store(), sync_id, image_url,
                                         pipeline.Limits.from_settings(settings))
-    except InvalidArguments:
-        raise
-    except Exception as exc:  # noqa: BLE001
-        retries, limit = self.request.retries, settings.catalogue_image_max_retries
-        pipeline.record_image_failure(engine, sync_id, image_url, f"{type(exc).__name__}: {exc}",
-                                      final=retries >= limit)
-        if retries >= limit:
-            raise
-        raise self.retry(exc=exc, countdown=_backoff(settings.catalogue_image_retry_delay_seconds, retries),
-                         max_retries=limit) from exc
+    except Exception as exc:  # noqa: BLE001 - transient failures are retried; every failure is recorded
+        policy = _policy(settings.catalogue_image_max_retries, settings.catalogue_image_retry_delay_seconds)
+        retry_or_fail(self, exc, policy, on_failure=lambda error, final: pipeline.record_image_failure(
+            engine, sync_id, image_url, error, final=final))
     return {"sync_id": sync_id, "image_id": result.image_id, "outcome": result.outcome,
             "storage_key": result.storage_key, "reason": result.reason}
 

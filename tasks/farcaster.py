@@ -6,107 +6,81 @@ rebuild, reconciliation fan-out). Every task is idempotent: deliveries are at le
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field, Strict
 from sqlalchemy.exc import OperationalError
 
-from app.platform.celery_app import celery
 from app.db import get_engine
 from app.farcaster.hub_client import HubUnavailable
 from app.farcaster.services import hub_client, indexer
+from app.platform.arguments import NonNegativeInt, PositiveId, PositiveInt
+from app.platform.celery_app import celery
+from app.platform.retry import RetryPolicy, retry_or_fail
 from app.settings import get_settings
 
-
-class InvalidArguments(ValueError):
-    pass
-
-
-def _fid(value: Any, name: str = "fid") -> int:
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidArguments(f"{name} must be a positive integer fid, got {value!r}")
-    return value
-
-
-def _id(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidArguments(f"{name} must be a positive integer, got {value!r}")
-    return value
-
-
-RETRYABLE = (HubUnavailable, OperationalError, ConnectionError)
+# The hub client retried each request already: these retry the whole task, later.
+HUB_RETRY = RetryPolicy(retry_on=(HubUnavailable, OperationalError, ConnectionError),
+                        max_attempts=6, backoff_initial=5, backoff_max=300)
+DATABASE_RETRY = RetryPolicy(retry_on=(OperationalError,), max_attempts=11, backoff_initial=1, backoff_max=60)
 
 
 @celery.task(name="farcaster.add_target", queue_name="events", bind=True)
-def add_target(self: Any, fid: int, root: bool = False) -> dict:
+def add_target(self: Any, fid: PositiveId, root: bool = False) -> dict:
     """Make a fid a target (a root when root=true: its follows become targets) and backfill it."""
-    if not isinstance(root, bool):
-        raise InvalidArguments(f"root must be true or false, got {root!r}")
-    return indexer().add_target(_fid(fid), root=root)
+    return indexer().add_target(fid, root=root)
 
 
 @celery.task(name="farcaster.remove_target", queue_name="events", bind=True)
-def remove_target(self: Any, fid: int) -> dict:
+def remove_target(self: Any, fid: PositiveId) -> dict:
     """Drop the manual reason of a target; it and its follows go unless another reason holds."""
-    return indexer().remove_target(_fid(fid))
+    return indexer().remove_target(fid)
 
 
 @celery.task(name="farcaster.add_client_app", queue_name="events", bind=True)
-def add_client_app(self: Any, app_fid: int, scan: bool = True) -> dict:
+def add_client_app(self: Any, app_fid: PositiveId, scan: bool = True) -> dict:
     """Register a client app: its users (signer adds it requested) become roots."""
-    result = indexer().add_client_app(_fid(app_fid, "app_fid"))
+    result = indexer().add_client_app(app_fid)
     if scan:
         discover_app_users.apply_async(args=[app_fid])
     return result
 
 
 @celery.task(name="farcaster.discover_app_users", queue_name="backfill", bind=True, lease_key="{app_fid}",
-             autoretry_for=RETRYABLE, retry_backoff=5, retry_backoff_max=300, max_retries=5)
-def discover_app_users(self: Any, app_fid: int) -> dict:
+             retry_policy=HUB_RETRY)
+def discover_app_users(self: Any, app_fid: PositiveId) -> dict:
     """List the hub's fids and send one scan_app_users per slice of them (the app's existing users)."""
-    return indexer().discover_app_users(_fid(app_fid, "app_fid"),
+    return indexer().discover_app_users(app_fid,
                                         on_progress=lambda info: self.report_progress(None, **info))
 
 
 @celery.task(name="farcaster.scan_app_users", queue_name="backfill", bind=True, lease_key="{app_fid}:{chunk}",
-             autoretry_for=RETRYABLE, retry_backoff=5, retry_backoff_max=300, max_retries=5)
-def scan_app_users(self: Any, app_fid: int, chunk: int) -> dict:
+             retry_policy=HUB_RETRY)
+def scan_app_users(self: Any, app_fid: PositiveId, chunk: NonNegativeInt) -> dict:
     """Read one slice's signer events; this client app's users among them become roots."""
-    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 0:
-        raise InvalidArguments(f"chunk must be a non-negative integer, got {chunk!r}")
-    return indexer().scan_app_users(_fid(app_fid, "app_fid"), chunk,
+    return indexer().scan_app_users(app_fid, chunk,
                                     on_progress=lambda info: self.report_progress(None, **info))
 
 
-@celery.task(name="farcaster.backfill_fid", queue_name="backfill", bind=True, lease_key="{request_id}:{fid}",
-             autoretry_for=RETRYABLE, retry_backoff=5, retry_backoff_max=300, max_retries=5)
-def backfill_fid(self: Any, fid: int, request_id: int | None = None) -> dict:
+@celery.task(name="farcaster.backfill_fid", queue_name="backfill", bind=True, lease_key="{request_id}:{fid}")
+def backfill_fid(self: Any, fid: PositiveId, request_id: PositiveInt | None = None) -> dict:
     """Page every message type and on-chain event kind of one fid to its end, in batched writes."""
-    fid = _fid(fid)
-    if request_id is not None:
-        request_id = _id(request_id, "request_id")
     ix = indexer()
     self.report_progress(0, fid=fid, pages=0, messages=0)
     try:
         result = ix.run_backfill(fid, request_id, write_batch_rows=get_settings().farcaster_write_batch_rows,
                                  on_page=lambda s: self.report_progress(None, fid=fid, pages=s.pages,
                                                                         messages=s.messages))
-    except RETRYABLE:
-        if self.request.retries >= self.max_retries:
-            ix.fail_backfill(request_id, fid, "hub or database unavailable after retries")
-        raise
-    except Exception as exc:
-        ix.fail_backfill(request_id, fid, f"{type(exc).__name__}: {exc}")
-        raise
+    except Exception as exc:  # a retry keeps the request open; the last failure closes it with the reason
+        retry_or_fail(self, exc, HUB_RETRY, on_final=lambda reason: ix.fail_backfill(request_id, fid, reason))
     self.report_progress(100, **{k: v for k, v in result.items() if k != "fid"}, fid=fid)
     return result
 
 
 @celery.task(name="farcaster.request_backfill", queue_name="events", bind=True)
-def request_backfill(self: Any, fid: int) -> dict:
+def request_backfill(self: Any, fid: PositiveId) -> dict:
     """Enqueue a backfill of fid unless one is already waiting or running."""
-    return indexer().request_backfill(_fid(fid))
+    return indexer().request_backfill(fid)
 
 
 @celery.task(name="farcaster.poll_shards", queue_name="realtime", bind=True, ignore_result=True, periodic=True, leased=False)
@@ -121,13 +95,11 @@ def poll_shards(self: Any) -> list[int]:
     return shards
 
 
-@celery.task(name="farcaster.poll_shard", queue_name="realtime", bind=True, periodic=True, leased=False)
-def poll_shard(self: Any, shard_index: int) -> dict:
+@celery.task(name="farcaster.poll_shard", queue_name="realtime", bind=True, leased=False, periodic=True)
+def poll_shard(self: Any, shard_index: NonNegativeInt) -> dict:
     """Read one shard's events from its cursor; stage the relevant ones with the new cursor."""
     from app.farcaster import realtime
 
-    if isinstance(shard_index, bool) or not isinstance(shard_index, int) or shard_index < 0:
-        raise InvalidArguments(f"shard_index must be a non-negative integer, got {shard_index!r}")
     settings = get_settings()
     ix = indexer()
 
@@ -145,24 +117,22 @@ def poll_shard(self: Any, shard_index: int) -> dict:
     return result.as_dict()
 
 
-@celery.task(name="farcaster.apply_staged", queue_name="events", bind=True, lease_key="{batch_id}",
-             autoretry_for=(OperationalError,), retry_backoff=1, max_retries=10)
-def apply_staged(self: Any, batch_id: int) -> dict:
+@celery.task(name="farcaster.apply_staged", queue_name="events", bind=True, lease_key="{batch_id}", retry_policy=DATABASE_RETRY)
+def apply_staged(self: Any, batch_id: PositiveInt) -> dict:
     """Apply one staged batch of relevant events in one transaction (no-op if already applied)."""
-    return indexer().apply_staged(_id(batch_id, "batch_id"))
+    return indexer().apply_staged(batch_id)
 
 
-@celery.task(name="farcaster.replay_new_targets", queue_name="backfill", bind=True,
-             autoretry_for=RETRYABLE, retry_backoff=5, retry_backoff_max=300, max_retries=5)
+@celery.task(name="farcaster.replay_new_targets", queue_name="backfill", bind=True, retry_policy=HUB_RETRY)
 def replay_new_targets(self: Any) -> dict:
     """Apply the stream's events about fids that just became targets (every pending replay in one pass)."""
     return indexer().run_replays()
 
 
-@celery.task(name="farcaster.recover", queue_name="maintenance", bind=True, periodic=True, leased=False)
-def recover(self: Any, stale_after_seconds: float | None = None) -> dict:
+@celery.task(name="farcaster.recover", queue_name="maintenance", bind=True, leased=False, periodic=True)
+def recover(self: Any, stale_after_seconds: Annotated[float, Strict(False), Field(ge=0)] | None = None) -> dict:
     """Rebuild the target cache if Redis lost it; re-send unapplied staged batches and open backfills."""
-    age = get_settings().farcaster_stale_after_seconds if stale_after_seconds is None else float(stale_after_seconds)
+    age = get_settings().farcaster_stale_after_seconds if stale_after_seconds is None else stale_after_seconds
     return indexer().recover(age)
 
 
@@ -173,13 +143,11 @@ def rebuild_cache(self: Any) -> dict:
 
 
 @celery.task(name="farcaster.reconcile_fid", queue_name="backfill", bind=True, lease_key="{fid}",
-             autoretry_for=RETRYABLE, retry_backoff=5, retry_backoff_max=300, max_retries=5)
-def reconcile_fid(self: Any, fid: int, allow_deletes: bool = False) -> dict:
+             retry_policy=HUB_RETRY)
+def reconcile_fid(self: Any, fid: PositiveId, allow_deletes: bool = False) -> dict:
     """Compare hub and database for one fid and repair both directions (see reconcile.py);
     allow_deletes=true overrides the delete guard (an operator checked the hub)."""
-    if not isinstance(allow_deletes, bool):
-        raise InvalidArguments(f"allow_deletes must be true or false, got {allow_deletes!r}")
-    return indexer().reconcile(_fid(fid), allow_deletes=allow_deletes)
+    return indexer().reconcile(fid, allow_deletes=allow_deletes)
 
 
 @celery.task(name="farcaster.recover_gap", queue_name="maintenance", bind=True)

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field
+
+from app.platform.arguments import NonNegativeInt
 from app.platform.celery_app import celery
 from app.platform.jobs.retention import prune_jobs as prune_jobs_now
 from app.settings import get_settings
@@ -68,16 +71,12 @@ def prune_jobs(self: Any) -> dict[str, int]:
 @celery.task(name="maintenance.fail", queue_name="maintenance")
 def fail(message: str = "drill") -> None:
     """Always fails: a drill for alerting, the failed-jobs list and retry buttons."""
-    if not isinstance(message, str):
-        raise TypeError(f"message must be a string, got {type(message).__name__}")
     raise DrillFailure(message)
 
 
 @celery.task(name="maintenance.flaky", queue_name="maintenance", bind=True, max_retries=5)
-def flaky(self: Any, fail_attempts: int = 1, steps: int = 4) -> dict[str, int]:
+def flaky(self: Any, fail_attempts: NonNegativeInt = 1, steps: NonNegativeInt = 4) -> dict[str, int]:
     """A drill: reports progress in `steps`, fails the first `fail_attempts` attempts, then succeeds."""
-    if not isinstance(fail_attempts, int) or not isinstance(steps, int) or fail_attempts < 0 or steps < 0:
-        raise ValueError("fail_attempts and steps must be non-negative integers")
     for step in range(1, steps + 1):
         self.report_progress(100 * step / (steps + 1), step=step, of=steps)
         log.info("attempt %d: step %d of %d", self.request.retries + 1, step, steps)
@@ -87,13 +86,11 @@ def flaky(self: Any, fail_attempts: int = 1, steps: int = 4) -> dict[str, int]:
 
 
 @celery.task(name="maintenance.wait", queue_name="maintenance", bind=True, terminable=True)
-def wait(self: Any, seconds: float = 30) -> dict[str, float]:
+def wait(self: Any, seconds: Annotated[float, Field(ge=0, le=3600)] = 30) -> dict[str, float]:
     """A drill that runs for a while (progress each second): for cancel and stuck-worker drills.
     It writes nothing, so the dashboard may terminate it (terminable=True)."""
     import time
 
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 3600:
-        raise ValueError("seconds must be a number from 0 to 3600")
     deadline = time.monotonic() + seconds
     while (left := deadline - time.monotonic()) > 0:
         self.report_progress(100 * (1 - left / seconds) if seconds else 100, left=round(left))

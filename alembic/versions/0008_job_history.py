@@ -1,7 +1,7 @@
 """jobs: every attempt of a job (start, end, worker, outcome, error), not only the last;
 job ids found by a prefix (an index LIKE 'abc%' can use whatever the database's collation);
 jobs found by a value in their arguments or result (a full-text index over their scalar values);
-the log lines a task wrote while it ran
+the log lines a task wrote while it ran; a dashboard retry with edited arguments
 
 Revision ID: 0008_job_history
 Revises: 0007_farcaster_write_path
@@ -42,7 +42,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("job_id", "attempt", "seq", name="pk_job_logs"),
         sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], name="fk_job_logs_job_id_jobs", ondelete="CASCADE"),
     )
+    op.drop_constraint("ck_dashboard_resends_reason", "dashboard_resends", type_="check")
+    op.create_check_constraint("ck_dashboard_resends_reason", "dashboard_resends",
+                               "reason IN ('retry', 'run_now', 'retry_edited')")
     op.create_index("ix_jobs_id_prefix", "jobs", ["id"], postgresql_ops={"id": "varchar_pattern_ops"})
+    op.create_index("ix_jobs_finished_at", "jobs", ["finished_at"])
     # Every scalar value anywhere in args, kwargs and result, as words ('simple': no stemming, so a
     # fid, a supplier code or a tool id matches as written). IMMUTABLE, so it can be indexed.
     op.execute("""
@@ -62,6 +66,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP INDEX ix_jobs_search")
     op.execute("DROP FUNCTION jobs_search_text(jsonb, jsonb, jsonb)")
+    op.drop_index("ix_jobs_finished_at", table_name="jobs")
     op.drop_index("ix_jobs_id_prefix", table_name="jobs")
+    op.execute("DELETE FROM dashboard_resends WHERE reason = 'retry_edited'")
+    op.drop_constraint("ck_dashboard_resends_reason", "dashboard_resends", type_="check")
+    op.create_check_constraint("ck_dashboard_resends_reason", "dashboard_resends", "reason IN ('retry', 'run_now')")
     op.drop_table("job_logs")
     op.drop_table("job_attempts")

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 
 import requests
 
 from app.analysis.safe_transport import BlockedAddressError, checked_session
 from app.analysis.url_safety import UnsafeURLError, check_url
+from app.platform.http import BodyTooLarge, BodyTooSlow, FetchPolicy, parse_retry_after, read_body
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-CHUNK_BYTES = 64 * 1024
 
 
 class FetchError(Exception):
@@ -34,22 +32,6 @@ class NetworkError(FetchError):
         self.retry_after = retry_after  # seconds the server asked us to wait (Retry-After), if any
 
 
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """A Retry-After header (delay in seconds or an HTTP date) as seconds from now; None if absent or bad."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
-
-
 class PageRefusedError(FetchError):
     """The page cannot be analysed; retrying would give the same answer."""
 
@@ -63,6 +45,11 @@ class FetchLimits:
     max_redirects: int = 5
     user_agent: str = "SwitchyardAnalysis/0.1"
     allow_private: bool = False
+
+    @property
+    def policy(self) -> FetchPolicy:
+        """Timeouts for one try: retries are the task's (app.platform.retry)."""
+        return FetchPolicy(connect_timeout=self.connect_timeout, read_timeout=self.read_timeout, attempts=1)
 
     @classmethod
     def from_settings(cls, settings) -> "FetchLimits":  # type: ignore[no-untyped-def]
@@ -108,7 +95,7 @@ def _check_response(response: requests.Response, limits: FetchLimits) -> None:
     status = response.status_code
     if status == 429 or status >= 500:
         raise NetworkError(f"HTTP {status} from {response.url}",
-                           retry_after=retry_after_seconds(response.headers.get("retry-after")))
+                           retry_after=parse_retry_after(response.headers.get("retry-after")))
     if status >= 400:
         raise PageRefusedError(f"HTTP {status} from {response.url}")
     if status >= 300:
@@ -117,24 +104,16 @@ def _check_response(response: requests.Response, limits: FetchLimits) -> None:
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type and media_type not in HTML_TYPES:
         raise PageRefusedError(f"{response.url} is {media_type}, not an HTML page")
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limits.max_bytes:
-        raise PageRefusedError(f"{response.url} is {declared} bytes, over the {limits.max_bytes}-byte limit")
 
 
 def _read_body(response: requests.Response, limits: FetchLimits, started: float) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    # Counts decoded bytes, so a small gzip bomb is capped like a large page.
-    for chunk in response.iter_content(CHUNK_BYTES):
-        size += len(chunk)
-        if size > limits.max_bytes:
-            raise PageRefusedError(f"{response.url} is larger than the {limits.max_bytes}-byte limit")
-        if time.monotonic() - started > limits.total_timeout:
-            # The read timeout bounds each gap; this bounds a server that trickles bytes.
-            raise NetworkError(f"{response.url} took longer than {limits.total_timeout:g}s to download")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    try:
+        return read_body(response, limits.max_bytes, deadline=started + limits.total_timeout)
+    except BodyTooLarge as exc:
+        size = f"{exc.declared} bytes, over" if exc.declared is not None else "larger than"
+        raise PageRefusedError(f"{response.url} is {size} the {limits.max_bytes}-byte limit") from None
+    except BodyTooSlow:
+        raise NetworkError(f"{response.url} took longer than {limits.total_timeout:g}s to download") from None
 
 
 def fetch(url: str, limits: FetchLimits) -> FetchedPage:
@@ -148,7 +127,7 @@ def fetch(url: str, limits: FetchLimits) -> FetchedPage:
     headers = {"User-Agent": limits.user_agent, "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"}
     try:
         with session.get(url, headers=headers, stream=True,
-                         timeout=(limits.connect_timeout, limits.read_timeout)) as response:
+                         timeout=limits.policy.timeout) as response:
             _check_response(response, limits)
             body = _read_body(response, limits, started)
             return FetchedPage(

@@ -14,6 +14,11 @@ class FeedError(CatalogueError):
         self.status = status
         self.url = url
 
+    @property
+    def permanent(self) -> bool:
+        """A refusal (4xx other than 429): asking again later gets the same answer."""
+        return self.status is not None and 400 <= self.status < 500 and self.status != 429
+
 
 class FeedTooLarge(FeedError):
     """A response exceeded its size cap: refused, never buffered whole."""

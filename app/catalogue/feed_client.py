@@ -5,20 +5,20 @@ by the backoff maximum. Other 4xx fail at once: retrying a 404 only delays the e
 """
 from __future__ import annotations
 
-import email.utils
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.request import getproxies
 
 import requests
 from requests.adapters import HTTPAdapter
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+from tenacity import retry_if_exception
 
 from app.catalogue.errors import FeedError, FeedTooLarge
+from app.platform.http import BodyTooLarge, FetchPolicy, parse_retry_after, read_body
 
 USER_AGENT = "Switchyard-Catalogue/0.1"
-CHUNK = 64 * 1024
 
 
 class _RetryableStatus(FeedError):
@@ -36,22 +36,6 @@ class Fetched:
     content_type: str
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
 def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, (_RetryableStatus, requests.ConnectionError, requests.Timeout,
                             requests.exceptions.ChunkedEncodingError))
@@ -59,11 +43,12 @@ def _is_transient(exc: BaseException) -> bool:
 
 class FeedClient:
     def __init__(self, *, timeout: float = 30, attempts: int = 3, backoff_max: float = 30,
-                 backoff_initial: float = 1.0, pool_size: int = 16) -> None:
-        self.timeout = timeout
+                 backoff_initial: float = 1.0, pool_size: int = 16,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.policy = FetchPolicy(connect_timeout=timeout, read_timeout=timeout, attempts=attempts,
+                                  backoff_initial=backoff_initial, backoff_max=backoff_max)
         self.attempts = attempts
-        self.backoff_max = backoff_max
-        self._exponential = wait_exponential(multiplier=backoff_initial, max=backoff_max)
+        self._sleep = sleep
         self.session = requests.Session()
         # Read proxy settings once, not per request (requests re-scans the environment and
         # ~/.netrc on every call when trust_env is on: measurable CPU at thousands of fetches).
@@ -85,18 +70,11 @@ class FeedClient:
     def close(self) -> None:
         self.session.close()
 
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, _RetryableStatus) and exc.retry_after is not None:
-            return min(exc.retry_after, self.backoff_max)
-        return self._exponential(state)
-
     def get(self, url: str, *, max_bytes: int) -> Fetched:
         """GET url, retrying transient failures; raise FeedError with the URL and status on failure."""
         if not url.startswith(("http://", "https://")):
             raise FeedError(f"not an http(s) URL: {url!r}", url=url)
-        retrying = Retrying(stop=stop_after_attempt(self.attempts), wait=self._wait,
-                            retry=retry_if_exception(_is_transient), reraise=True)
+        retrying = self.policy.retrying(retry_if_exception(_is_transient), sleep=self._sleep)
         try:
             return retrying(self._get_once, url, max_bytes)
         except _RetryableStatus as exc:
@@ -106,23 +84,19 @@ class FeedClient:
                             url=url) from None
 
     def _get_once(self, url: str, max_bytes: int) -> Fetched:
-        with self.session.get(url, timeout=self.timeout, stream=True) as response:
+        with self.session.get(url, timeout=self.policy.timeout, stream=True) as response:
             status = response.status_code
             if status == 429 or status >= 500:
                 raise _RetryableStatus(f"GET {url} answered {status}", status=status, url=url,
                                        retry_after=parse_retry_after(response.headers.get("Retry-After")))
             if status != 200:
                 raise FeedError(f"GET {url} answered {status}", status=status, url=url)
-            declared = response.headers.get("Content-Length")
-            if declared and declared.isdigit() and int(declared) > max_bytes:
-                raise FeedTooLarge(f"GET {url}: {declared} bytes exceeds the {max_bytes}-byte cap", url=url)
-            body = bytearray()
-            for chunk in response.iter_content(CHUNK):
-                body += chunk
-                if len(body) > max_bytes:
-                    raise FeedTooLarge(f"GET {url}: body exceeds the {max_bytes}-byte cap", url=url)
+            try:
+                body = read_body(response, max_bytes)
+            except BodyTooLarge as exc:
+                raise FeedTooLarge(f"GET {url}: {exc}", url=url) from None
             content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-            return Fetched(url=url, content=bytes(body), content_type=content_type)
+            return Fetched(url=url, content=body, content_type=content_type)
 
 
 _client: FeedClient | None = None

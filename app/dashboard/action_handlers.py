@@ -48,6 +48,15 @@ class RetryJob(ActionHandler):
                        default_next=self.reverse_url("dashboard-job", job_id))
 
 
+class RetryJobEdited(ActionHandler):
+    @web.authenticated
+    async def post(self, job_id: str) -> None:
+        await self.act(actions.retry_with_arguments, job_id, self.get_body_argument("args", ""),
+                       self.get_body_argument("kwargs", ""), by=self.user,
+                       done="Retried with edited arguments as job {result}.",
+                       default_next=self.reverse_url("dashboard-job", job_id))
+
+
 class RunJobNow(ActionHandler):
     @web.authenticated
     async def post(self, job_id: str) -> None:

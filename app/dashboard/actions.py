@@ -91,9 +91,10 @@ def _stored_arguments(job: StoredJob) -> tuple[list[Any], dict[str, Any]]:
     return list(args or []), dict(kwargs or {})
 
 
-def _send_again(job: StoredJob, reason: str, by: str | None, producer: Any = None) -> str:
+def _send_again(job: StoredJob, reason: str, by: str | None, producer: Any = None,
+                arguments: tuple[list[Any], dict[str, Any]] | None = None) -> str:
     """Send the job's task again under a new id, linked to it; refuse if it was already sent again."""
-    args, kwargs = _stored_arguments(job)
+    args, kwargs = arguments if arguments is not None else _stored_arguments(job)
     new_id = uuid()
     link = (insert(resends).values(job_id=new_id, original_id=job.id, reason=reason, requested_by=by)
             .on_conflict_do_nothing(index_elements=[resends.c.original_id]).returning(resends.c.job_id))
@@ -101,7 +102,7 @@ def _send_again(job: StoredJob, reason: str, by: str | None, producer: Any = Non
         if conn.execute(link).first() is None:
             existing = conn.execute(select(resends.c.job_id, resends.c.reason)
                                     .where(resends.c.original_id == job.id)).first()
-            how = "retried" if existing and existing.reason == ResendReason.RETRY else "run early"
+            how = "run early" if existing and existing.reason == ResendReason.RUN_NOW else "retried"
             raise ActionError(f"job {job.id} was already {how} as {existing.job_id if existing else '?'}")
         # The attempt count goes on (as BullMQ's retry keeps attemptsMade): a task's own retry
         # limit counts the attempts before, so a retried job that fails again stays failed.
@@ -117,6 +118,19 @@ def retry_job(job_id: str, *, by: str | None = None) -> str:
         raise ActionError(f"job {job_id} is {job.state}: only failed or revoked jobs can be retried")
     new_id = _send_again(job, ResendReason.RETRY, by)
     log.info("dashboard: %s retried job %s (%s) as %s", by or "-", job_id, job.name, new_id)
+    return new_id
+
+
+def retry_with_arguments(job_id: str, args_json: str | None, kwargs_json: str | None, *,
+                         by: str | None = None) -> str:
+    """Send a failed (or revoked) job again with arguments an operator edited (recorded as such)."""
+    job = _load(job_id)
+    if job.state not in RETRYABLE:
+        raise ActionError(f"job {job_id} is {job.state}: only failed or revoked jobs can be retried")
+    args, kwargs = _parse_json(args_json, list, "args"), _parse_json(kwargs_json, dict, "kwargs")
+    _check_signature(job.name, args, kwargs)
+    new_id = _send_again(job, ResendReason.RETRY_EDITED, by, arguments=(args, kwargs))
+    log.info("dashboard: %s retried job %s (%s) with edited arguments as %s", by or "-", job_id, job.name, new_id)
     return new_id
 
 
@@ -222,6 +236,18 @@ def _parse_json(text: str | None, kind: type, field: str) -> Any:
     return value
 
 
+def _check_signature(task_name: str, args: list[Any], kwargs: dict[str, Any]) -> None:
+    """Refuse a call that would fail with TypeError in the worker."""
+    task = _celery().tasks.get(task_name)
+    if task is None:
+        raise ActionError(f"unknown task {task_name!r}: not a task of this app")
+    try:
+        inspect.signature(task.run).bind(*args, **kwargs)
+    except TypeError as exc:
+        raise ActionError(f"{task_name}: arguments do not match its signature{inspect.signature(task.run)}: {exc}") \
+            from None
+
+
 def add_job(task_name: str, args_json: str | None = None, kwargs_json: str | None = None, *,
             priority: int | None = None, countdown: float | None = None, by: str | None = None) -> str:
     """Send a new job of a registered task with JSON arguments; returns its id."""
@@ -232,11 +258,7 @@ def add_job(task_name: str, args_json: str | None = None, kwargs_json: str | Non
                           f"(the form lists the {len(known_tasks())} registered tasks)")
     args = _parse_json(args_json, list, "args")
     kwargs = _parse_json(kwargs_json, dict, "kwargs")
-    try:
-        inspect.signature(task.run).bind(*args, **kwargs)  # a call that would fail with TypeError in the worker
-    except TypeError as exc:
-        raise ActionError(f"{task_name}: arguments do not match its signature{inspect.signature(task.run)}: {exc}") \
-            from None
+    _check_signature(task_name, args, kwargs)
     if priority is not None and not 0 <= priority <= 9:
         raise ActionError("priority: must be 0 (highest) to 9")
     if countdown is not None and countdown < 0:

@@ -195,3 +195,33 @@ def scheduled_jobs(queue: str, limit: int = 50) -> list[dict[str, Any]]:
             .order_by(jobs.c.eta, jobs.c.id).limit(limit))
     with get_engine().connect() as conn:
         return [dict(row) for row in conn.execute(stmt).mappings()]
+
+
+FLOW_DEPTH = 4  # levels of descendants shown (supplier sync -> family -> image upload is 2)
+FLOW_SHOWN = 50  # jobs listed per level; the counts cover them all
+
+_FLOW = text("""
+    WITH RECURSIVE flow(id, depth) AS (
+        SELECT id, 1 FROM jobs WHERE parent_id = :id
+        UNION ALL
+        SELECT j.id, f.depth + 1 FROM jobs j JOIN flow f ON j.parent_id = f.id WHERE f.depth < :depth
+    )
+    SELECT f.depth, j.id, j.name, j.state, j.updated_at,
+           count(*) OVER (PARTITION BY f.depth, j.name, j.state) AS same,
+           row_number() OVER (PARTITION BY f.depth ORDER BY j.updated_at DESC, j.id) AS n
+    FROM flow f JOIN jobs j ON j.id = f.id
+""")
+
+
+def flow_tree(job_id: str, depth: int = FLOW_DEPTH, shown: int = FLOW_SHOWN) -> list[dict[str, Any]]:
+    """A job's descendants level by level: per level the counts by task and state, and its newest jobs."""
+    levels: dict[int, dict[str, Any]] = {}
+    with get_engine().connect() as conn:
+        for row in conn.execute(_FLOW, {"id": job_id, "depth": depth}):
+            level = levels.setdefault(row.depth, {"depth": row.depth, "counts": {}, "jobs": [], "total": 0})
+            level["counts"][(row.name, row.state)] = row.same
+            level["total"] += 1
+            if row.n <= shown:
+                level["jobs"].append({"id": row.id, "name": row.name, "state": row.state,
+                                      "updated_at": row.updated_at})
+    return [levels[d] for d in sorted(levels)]

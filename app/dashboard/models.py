@@ -12,8 +12,9 @@ from app.db.base import Base
 class ResendReason:
     RETRY = "retry"  # a failed job sent again
     RUN_NOW = "run_now"  # a delayed (ETA) job revoked and sent again without its ETA
+    RETRY_EDITED = "retry_edited"  # a failed job sent again with arguments an operator changed
 
-    ALL = (RETRY, RUN_NOW)
+    ALL = (RETRY, RUN_NOW, RETRY_EDITED)
 
 
 class Resend(Base):
@@ -30,5 +31,5 @@ class Resend(Base):
     __table_args__ = (
         # A job is replaced at most once: a double click or two operators cannot run it twice.
         Index("ix_dashboard_resends_original_id", "original_id", unique=True),
-        CheckConstraint("reason IN ('retry', 'run_now')", name="reason"),
+        CheckConstraint("reason IN ('retry', 'run_now', 'retry_edited')", name="reason"),
     )

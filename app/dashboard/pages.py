@@ -5,7 +5,7 @@ from typing import Any
 
 from tornado import web
 
-from app.dashboard import actions, job_queries, queue_overview, waiting_messages
+from app.dashboard import actions, charts, job_queries, queue_overview, waiting_messages
 from app.dashboard.cleanup import CLEANABLE
 from app.dashboard.handler_base import DashboardHandler
 from app.platform.pauses import UnknownQueue, check_queue, paused_queues
@@ -91,6 +91,7 @@ class JobPage(DashboardHandler):
             return
         self.render("job.html", active_tab="jobs", job=job, queues=QUEUES,
                     in_flower=self.flower_knows(job["id"]),
+                    flow=await self.blocking(job_queries.flow_tree, job["id"]) if job["children_by_state"] else [],
                     retryable=job["state"] in actions.RETRYABLE,
                     removable=job["state"] in actions.REMOVABLE,
                     cancellable=job["state"] in actions.CANCELLABLE,
@@ -130,6 +131,18 @@ class FindJobPage(JobPage):
         if not wanted:
             raise web.HTTPError(400, "id: give a job id or its first characters")
         await self.show(wanted)
+
+
+class ChartsPage(DashboardHandler):
+    @web.authenticated
+    async def get(self) -> None:
+        try:
+            hours = float(self.get_query_argument("hours", "6"))
+            charts_ = await self.blocking(charts.queue_charts, hours)
+        except ValueError as exc:
+            raise web.HTTPError(400, f"hours: {exc}") from None
+        self.render("charts.html", active_tab="charts", charts=charts_, hours=hours, bars_svg=charts.bars_svg,
+                    seconds=charts.seconds)
 
 
 class AddJobPage(DashboardHandler):

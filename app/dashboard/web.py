@@ -30,9 +30,11 @@ ROUTES = [
     url(r"/jobs/new", act.AddJob, name="dashboard-add-job"),
     url(r"/jobs/([^/]+)", pages.JobPage, name="dashboard-job"),
     url(r"/find-job", pages.FindJobPage, name="dashboard-find-job"),
+    url(r"/charts", pages.ChartsPage, name="dashboard-charts"),
     url(r"/jobs/([^/]+)/retry", act.RetryJob, name="dashboard-retry"),
     url(r"/jobs/([^/]+)/run-now", act.RunJobNow, name="dashboard-run-now"),
     url(r"/jobs/([^/]+)/remove", act.RemoveJob, name="dashboard-remove"),
+    url(r"/jobs/([^/]+)/retry-edited", act.RetryJobEdited, name="dashboard-retry-edited"),
     url(r"/jobs/([^/]+)/cancel", act.CancelJob, name="dashboard-cancel"),
 ]
 

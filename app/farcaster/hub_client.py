@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,12 +20,15 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import retry_if_exception_type
 
 from app.farcaster.messages import HubDataError
 from app.farcaster.rate_limit import RateLimiter
+from app.platform.http import BodyTooLarge, FetchPolicy, parse_retry_after, read_body_at_once
 
 log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024 * 1024  # a full page of 1000 large casts is a few MB: past this the hub misbehaves
 
 
 class HubError(Exception):
@@ -47,16 +51,20 @@ class _Transient(Exception):
 
 class HubClient:
     def __init__(self, urls: list[str] | str, *, api_key: str | None = None, api_key_header: str = "x-api-key",
-                 timeout: float = 10, attempts: int = 6, backoff_max: float = 10,
-                 limiter: RateLimiter | None = None, page_size: int = 1000) -> None:
+                 timeout: float = 10, attempts: int = 6, backoff_max: float = 10, backoff_initial: float = 0.1,
+                 limiter: RateLimiter | None = None, page_size: int = 1000, max_bytes: int = MAX_BODY_BYTES,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         if isinstance(urls, str):
             urls = [u.strip() for u in urls.split(",") if u.strip()]
         if not urls or any(not u.startswith(("http://", "https://")) for u in urls):
             raise ValueError(f"hub URLs must be http(s) URLs, got {urls!r}")
         self.urls = [u.rstrip("/") for u in urls]
-        self.timeout = timeout
+        self.policy = FetchPolicy(connect_timeout=timeout, read_timeout=timeout, attempts=attempts,
+                                  backoff_initial=backoff_initial, backoff_max=backoff_max)
+        self.timeout = self.policy.timeout
         self.attempts = attempts
-        self.backoff_max = backoff_max
+        self.max_bytes = max_bytes
+        self._sleep = sleep
         self.limiter = limiter
         self.page_size = page_size
         self._local = threading.local()
@@ -73,13 +81,6 @@ class HubClient:
         if adapter is None:
             adapter = self._local.adapter = HTTPAdapter(pool_connections=len(self.urls), pool_maxsize=1)
         return adapter
-
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        backoff = wait_exponential_jitter(multiplier=0.05, max=self.backoff_max)(state)
-        if isinstance(exc, _Transient) and exc.retry_after is not None:
-            return min(self.backoff_max, max(exc.retry_after, 0.0))
-        return backoff
 
     def _request(self, url: str) -> requests.PreparedRequest:
         # Built directly and sent on the adapter: a Session's per-call merging of environment,
@@ -100,18 +101,17 @@ class HubClient:
             # The body in one read (Response.content reads it in 10 kB chunks through several
             # layers); a body cut short raises here, as a transient failure. A full read
             # returns the connection to the pool.
-            content = response.raw.read(decode_content=True)
+            content = read_body_at_once(response, self.max_bytes)
+        except BodyTooLarge as exc:
+            raise HubDataError(f"{base}{path}: {exc}") from None
         except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
                 urllib3.exceptions.HTTPError) as exc:
             raise _Transient(f"{base}{path}: {type(exc).__name__}: {exc}") from exc
         status = response.status_code
         if status == 429:
             retry_after = response.headers.get("Retry-After")
-            try:
-                delay = float(retry_after) if retry_after is not None else None
-            except ValueError:
-                delay = None
-            raise _Transient(f"{base}{path}: 429 rate limited (Retry-After {retry_after})", delay)
+            raise _Transient(f"{base}{path}: 429 rate limited (Retry-After {retry_after})",
+                             parse_retry_after(retry_after))
         if status >= 500:
             raise _Transient(f"{base}{path}: HTTP {status}")
         if status >= 300:  # 3xx too: hubs do not redirect, and a redirect is not followed
@@ -144,8 +144,7 @@ class HubClient:
             self._preferred = index
             return body
 
-        retrying = Retrying(stop=stop_after_attempt(self.attempts), wait=self._wait,
-                            retry=retry_if_exception_type(_Transient), reraise=True)
+        retrying = self.policy.retrying(retry_if_exception_type(_Transient), sleep=self._sleep)
         try:
             return retrying(attempt)
         except _Transient as exc:

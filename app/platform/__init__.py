@@ -1,1 +1,1 @@
-"""Platform code shared by every pipeline (not specific to one domain)."""
+"""The platform layer: what every pipeline shares (Celery app, job history, policies)."""

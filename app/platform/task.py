@@ -15,6 +15,8 @@ from typing import Any
 
 from celery import Task
 
+from app.platform import retry
+from app.platform.arguments import validating
 from app.platform.jobs import recorder
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,29 @@ class SwitchyardTask(Task):
     default_priority: int | None = None  # broker priority when the sender gives none (0 is highest)
     # Throttle progress writes: a backfill may report thousands of pages.
     progress_min_interval = 0.5
+    validate_arguments = True  # by the task function's type hints (app.platform.arguments)
+    retry_policy: retry.RetryPolicy | None = None  # app.platform.retry; bound tasks only
+
+    @classmethod
+    def on_bound(cls, app: Any) -> None:
+        """Wrap a task function's body, once: argument validation inside the retry policy, so a
+        bad argument is never retried. Celery built the send-time signature check from the
+        unwrapped function already."""
+        super().on_bound(app)
+        if not cls.__dict__.get("_decorated") or "_unwrapped_run" in cls.__dict__:
+            return
+        run = cls.__dict__["run"]
+        bound = not isinstance(run, staticmethod)
+        fun = run if bound else run.__func__
+        cls._unwrapped_run = run
+        if cls.validate_arguments:
+            fun = validating(fun, cls.name, bound=bound)
+        if cls.retry_policy is not None:
+            if not bound:
+                raise TypeError(f"{cls.name}: a task with a retry_policy must be bound (bind=True)")
+            fun = retry.applying(cls.retry_policy, fun)
+        cls.run = fun if bound else staticmethod(fun)
+
     leased = True
     lease_key: str | None = None  # a str.format template over the task's arguments; None: the task id
 

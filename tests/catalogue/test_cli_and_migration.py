@@ -45,16 +45,16 @@ def test_direct_sync_status_failures_and_suppliers(db: str, feed: Any, tmp_path:
 
 
 def test_sync_with_a_bad_supplier_code_is_refused_by_the_task(db: str) -> None:
-    from app.catalogue.errors import InvalidArguments
+    from app.platform.arguments import InvalidTaskArguments
     from tasks.catalogue import sync_family, sync_supplier
 
-    for call, message in ((lambda: sync_supplier.run("23"), "A-number"),
+    for call, message in ((lambda: sync_supplier.run("23"), "supplier_code: must be an A-number"),
                           (lambda: sync_family.run(0, "A23-1", "http://x/A23-1.json", "0" * 40), "sync_id"),
                           (lambda: sync_family.run(1, "A23-1", "ftp://x", "0" * 40), "json_url"),
                           (lambda: sync_family.run(1, "A23-1", "http://x/A23-1.json", "zz"), "feed_hash")):
         try:
             call()
-        except InvalidArguments as exc:
+        except InvalidTaskArguments as exc:
             assert message in str(exc)
         else:
             raise AssertionError(f"accepted bad arguments ({message})")

@@ -12,14 +12,12 @@ from app.catalogue.errors import MalformedCategories, MalformedFamily
 from app.catalogue.family import parse_family
 from app.catalogue.import_index import parse_import_txt
 
-SAMPLE = Path("/work/shared/reference/promidata/sample-A23-100804.json")
+SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "promidata" / "sample-A23-100804.json"  # a real family file
 BASE = "https://promi-dl.de/Profiles/Live/849c892e-b443-4f49-be3a-61a351cbdd23"
 HASH = "751159B8B70A7230BA6701227C1C5C63F9F2D108"
 
 
 def sample_bytes() -> bytes:
-    if not SAMPLE.exists():
-        pytest.skip("the real Promidata sample is not on this machine")
     return SAMPLE.read_bytes()
 
 

@@ -129,7 +129,7 @@ def test_malformed_family_fails_visibly_without_holding_up_others(db: str, feed:
     [failed_job] = wait_until(lambda: [j for j in jobs_named("catalogue.sync_family")
                                        if j["args"][1] == broken[0] and j["state"] == "FAILURE"],
                               timeout=20, message="the malformed family's job to be FAILURE")
-    assert failed_job["attempts"] == 3  # the first run + CATALOGUE_FAMILY_MAX_RETRIES=2
+    assert failed_job["attempts"] == 1  # malformed is permanent: not retried
     assert "MalformedFamily" in failed_job["error"] and "not valid JSON" in failed_job["error"]
     with get_engine().connect() as conn:
         error = conn.execute(text("SELECT error FROM catalogue_sync_families WHERE sync_id=:s AND sku=:k"),

@@ -150,3 +150,20 @@ def test_cancel_terminates_only_tasks_that_allow_it(db, redis_client, worker_poo
                      message="the drill to be terminated")
     assert job["error"] == "terminated"
     assert not actions.stops_at_once(celery_app.tasks["farcaster.backfill_fid"])  # writes as it goes
+
+
+def test_retry_with_edited_arguments_is_recorded_as_such(idle_maintenance):
+    failed = job_row(name="maintenance.flaky", args=[], kwargs={"fail_attempts": 6}, attempts=6, priority=6)
+    with pytest.raises(ActionError, match="kwargs: must be a JSON object"):
+        actions.retry_with_arguments(failed, "[]", "[1]")
+    with pytest.raises(ActionError, match="arguments do not match its signature"):
+        actions.retry_with_arguments(failed, "[]", '{"nope": 1}')
+    assert waiting(idle_maintenance) == []
+    new_id = actions.retry_with_arguments(failed, "[]", '{"fail_attempts": 0}', by="ops")
+    [message] = waiting(idle_maintenance)
+    assert (message.id, message.kwargs, message.priority, message.retries) == (new_id, {"fail_attempts": 0}, 6, 6)
+    with get_engine().connect() as conn:
+        link = conn.execute(select(Resend.__table__)).mappings().one()
+    assert (link["job_id"], link["original_id"], link["reason"]) == (new_id, failed, "retry_edited")
+    with pytest.raises(ActionError, match=f"already retried as {new_id}"):
+        actions.retry_with_arguments(failed, "[]", "{}")

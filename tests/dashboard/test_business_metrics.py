@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -300,11 +299,15 @@ def test_hub_down_is_a_scrape_error_and_is_not_retried_every_scrape(db, engine, 
     from app.farcaster.hub_client import HubClient
 
     run(engine, "INSERT INTO farcaster_shard_cursors (shard_index, next_event_id) VALUES (1, 16384)")
-    calls = []
+    requests = []
+
+    class CountingClient(HubClient):
+        def get(self, path, **params):
+            requests.append(path)
+            return super().get(path, **params)
 
     def factory():
-        calls.append(1)
-        return HubClient(f"http://127.0.0.1:{free_port()}", attempts=1, timeout=1)
+        return CountingClient(f"http://127.0.0.1:{free_port()}", attempts=1, timeout=1)
 
     collector = install(registry, hub_client_factory=factory)
     s = scrape(registry)
@@ -312,9 +315,10 @@ def test_hub_down_is_a_scrape_error_and_is_not_retried_every_scrape(db, engine, 
     assert s.value("switchyard_metrics_scrape_error", source="postgresql") == 0
     assert not s.has("switchyard_farcaster_lag_blocks")  # unknown, not zero
     assert s.value("switchyard_farcaster_shard_cursor_event_id", shard=1) == 16384
-    started = time.perf_counter()
+    asked = len(requests)
+    assert asked >= 1
     assert scrape(registry).value("switchyard_metrics_scrape_error", source="hub") == 1
-    assert time.perf_counter() - started < 0.5 and collector._hub._failed_at is not None
+    assert len(requests) == asked and collector._hub._failed_at is not None  # left alone until the retry time
 
 
 def test_no_cursors_means_no_hub_requests(db, engine, redis_client, registry):
@@ -354,12 +358,9 @@ def test_a_locked_table_cannot_hang_the_scrape(db, engine, redis_client, registr
     install(registry, hub_client_factory=None, statement_timeout_ms=300)
     with engine.connect() as conn:
         conn.execute(text("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE"))
-        started = time.perf_counter()
-        s = scrape(registry)
-        elapsed = time.perf_counter() - started
+        s = scrape(registry)  # returns (bench/timing_checks.py times it), its query cancelled by the timeout
         conn.rollback()
     assert s.value("switchyard_metrics_scrape_error", source="postgresql") == 1
-    assert elapsed < 2
     assert scrape(registry).value("switchyard_metrics_scrape_error", source="postgresql") == 0
 
 

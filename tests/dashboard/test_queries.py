@@ -1,6 +1,7 @@
 """The pages' reads against real PostgreSQL and Redis: counts, waiting messages, keyset pages, job links."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from app.dashboard import job_queries, queue_overview, waiting_messages
@@ -175,3 +176,38 @@ def test_jobs_are_found_by_a_value_in_their_arguments_or_result(db):
             f"EXPLAIN SELECT id FROM jobs WHERE {SEARCH_DOCUMENT} @@ plainto_tsquery('simple'::regconfig, 'A23')"
         )).scalars())
     assert "ix_jobs_search" in plan, plan
+
+
+def test_charts_count_completed_and_failed_per_minute_and_time_percentiles(db):
+    from datetime import datetime, timedelta, timezone
+
+    from app.dashboard import charts
+
+    now = datetime.now(timezone.utc).replace(second=30, microsecond=0)
+    for i in range(4):  # waited 1..4 s, ran 10 s, finished 2 minutes ago
+        job_row(state="SUCCESS", created_at=now - timedelta(minutes=2, seconds=11 + i),
+                started_at=now - timedelta(minutes=2, seconds=10), finished_at=now - timedelta(minutes=2))
+    job_row(state="FAILURE", finished_at=now)
+    job_row(state="SUCCESS", finished_at=now - timedelta(hours=7))  # outside the window
+    [chart] = charts.queue_charts(6, now=now)
+    assert chart.queue == "maintenance" and len(chart.completed) == 360
+    assert (chart.completed[-3], chart.failed[-1], chart.total_completed, chart.total_failed) == (4, 1, 4, 1)
+    assert chart.jobs == 4 and chart.run[0] == 10.0 and 2.0 <= chart.wait[0] <= 3.0
+    assert 'fill="#dc3545"' in charts.bars_svg(chart.completed, chart.failed)
+    with pytest.raises(ValueError):
+        charts.queue_charts(0)
+
+
+def test_flow_tree_counts_descendants_level_by_level(db):
+    sync = job_row(name="catalogue.sync_supplier", state="SUCCESS")
+    families = [job_row(name="catalogue.sync_family", state="SUCCESS", parent_id=sync) for _ in range(3)]
+    for family in families:
+        for state in ("SUCCESS", "SUCCESS", "FAILURE"):
+            job_row(name="catalogue.upload_image", state=state, parent_id=family)
+    job_row(name="catalogue.sync_family", parent_id="someone-else")
+    levels = job_queries.flow_tree(sync, shown=4)
+    assert [(level["depth"], level["total"]) for level in levels] == [(1, 3), (2, 9)]
+    assert levels[0]["counts"] == {("catalogue.sync_family", "SUCCESS"): 3}
+    assert levels[1]["counts"] == {("catalogue.upload_image", "SUCCESS"): 6, ("catalogue.upload_image", "FAILURE"): 3}
+    assert len(levels[1]["jobs"]) == 4  # the newest few listed, the counts cover them all
+    assert job_queries.flow_tree(sync, depth=1)[-1]["depth"] == 1 and job_queries.flow_tree(families[0])[0]["total"] == 3

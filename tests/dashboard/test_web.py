@@ -56,8 +56,11 @@ def test_admin_sees_the_pages_and_their_actions(dashboard, db, redis_client):
                                                          state="FAILURE", error="DrillFailure: attempt 9 fails"))
         conn.execute(insert(JobLogLine.__table__).values(job_id=failed, attempt=9, seq=0, logged_at=datetime.now(timezone.utc),
                                                          level="WARNING", logger="tasks.maintenance", message="disk <full>"))
+    child = job_row(name="maintenance.fail", parent_id=failed)
+    job_row(name="maintenance.fail", parent_id=child, state="SUCCESS")
     job_page = admin.get(f"{dashboard.url}/jobs/{failed}", timeout=10).text
     assert "retry" in offered_actions(job_page)
+    assert 'id="flow-tree"' in job_page and 'data-depth="2"' in job_page and f'data-job="{child}"' in job_page
     assert 'data-attempt="9"' in job_page and "maintenance@h1" in job_page
     assert "WARNING tasks.maintenance: disk &lt;full&gt;" in job_page  # the log, escaped
     assert 'id="flower-link"' not in job_page  # a row Flower never saw an event of: no dead link

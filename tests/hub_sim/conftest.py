@@ -6,16 +6,12 @@ import requests
 
 from simulators.hub.testing import running_hub
 
-# shared/ sits beside the repository checkout (read-only reference material)
-REFERENCE = (Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "hub" / "generated")
-if not REFERENCE.exists():
-    REFERENCE = Path("/work/shared/reference/hub/generated")
+# Copies of the reference hub's generated samples (Snapchain and Hubble shapes, protobuf bytes, keys).
+REFERENCE = Path(__file__).resolve().parents[1] / "fixtures" / "hub" / "generated"
 
 
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
-    if not REFERENCE.exists():
-        pytest.skip("shared/reference/hub/generated not available")
     return REFERENCE
 
 

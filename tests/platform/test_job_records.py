@@ -55,7 +55,9 @@ def test_bad_arguments_fail_with_a_clear_error(db, redis_client, worker_pools, c
     worker_pools.start("maintenance")
     job = wait_final(celery_app.send_task("maintenance.flaky", kwargs={"fail_attempts": "x"}).id)
     assert job["state"] == "FAILURE"
-    assert job["error"] == "ValueError: fail_attempts and steps must be non-negative integers"
+    assert job["error"] == ("InvalidTaskArguments: invalid arguments for maintenance.flaky: "
+                            "fail_attempts: Input should be a valid integer, got 'x'")
+    assert job["attempts"] == 1
 
 
 def test_pickled_message_is_rejected_logged_and_the_worker_carries_on(

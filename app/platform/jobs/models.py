@@ -59,7 +59,8 @@ class Job(Base):
         Index("ix_jobs_state_updated", "state", "updated_at"),
         Index("ix_jobs_parent_id", "parent_id"),
         Index("ix_jobs_name_created", "name", "created_at"),
-        Index("ix_jobs_id_prefix", "id", postgresql_ops={"id": "varchar_pattern_ops"}),  # job ids looked up by a prefix
+        Index("ix_jobs_id_prefix", "id", postgresql_ops={"id": "varchar_pattern_ops"}),
+        Index("ix_jobs_finished_at", "finished_at"),  # the charts' window  # job ids looked up by a prefix
         # a value anywhere in args/kwargs/result (migration 0008 defines jobs_search_text)
         Index("ix_jobs_search", text(SEARCH_DOCUMENT), postgresql_using="gin"),
     )
