@@ -3,6 +3,7 @@ the beat entries."""
 from __future__ import annotations
 
 import base64
+import time
 
 from sqlalchemy import text
 
