@@ -50,6 +50,9 @@ CLUSTER_ENV = {
     "BACKFILL_CONCURRENCY": "2", "SUPPLIER_SYNC_CONCURRENCY": "1", "PRODUCT_FAMILY_CONCURRENCY": "2",
     "IMAGE_UPLOAD_CONCURRENCY": "2", "ANALYSIS_CONCURRENCY": "2", "EVENTS_CONCURRENCY": "2",
     "MAINTENANCE_CONCURRENCY": "1",
+    # Known gap: a message a worker prefetched but has not started holds no lease, so on a lost
+    # host it waits for the broker's visibility timeout. One message per process, no extra.
+    "IMAGE_UPLOAD_PREFETCH_MULTIPLIER": "1", "EVENTS_PREFETCH_MULTIPLIER": "1",
 }
 
 
