@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 DATABASE = os.environ.get("SWITCHYARD_BENCH_DATABASE", "switchyard_bench_catalogue")
 REDIS_DB = int(os.environ.get("SWITCHYARD_BENCH_REDIS_DB", "10"))  # apart from the test suites' dbs
+REDIS_SERVER = os.environ.get("SWITCHYARD_BENCH_REDIS", "redis://127.0.0.1:6379")  # or a private redis-server
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 POOLS = ("supplier-sync", "product-family", "image-upload")
 
@@ -36,13 +38,13 @@ POOLS = ("supplier-sync", "product-family", "image-upload")
 def bench_env(storage_dir: str, args: argparse.Namespace) -> dict[str, str]:
     return {
         "DATABASE_URL": f"{PG_SERVER}/{DATABASE}",
-        "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
-        "RESULT_BACKEND_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+        "REDIS_URL": f"{REDIS_SERVER}/{REDIS_DB}",
+        "RESULT_BACKEND_URL": f"{REDIS_SERVER}/{REDIS_DB}",
         "CANARY_INTERVAL_SECONDS": "0",
         "SWITCHYARD_ENV_FILE": "/nonexistent/.env",
         "CATALOGUE_STORAGE_DIR": storage_dir,
         "PRODUCT_FAMILY_CONCURRENCY": str(args.family_concurrency),
-        "IMAGE_UPLOAD_CONCURRENCY": str(args.image_concurrency),
+        **({"IMAGE_UPLOAD_CONCURRENCY": str(args.image_concurrency)} if args.image_concurrency else {}),
         "LOG_LEVEL": "WARNING",
     }
 
@@ -91,14 +93,31 @@ def run_direct(import_url: str, storage_dir: str) -> tuple[float, list[dict]]:
     return time.monotonic() - started, results
 
 
-def start_workers(env: dict[str, str], log_dir: str) -> list[subprocess.Popen[bytes]]:
+def _with_env_overrides(argv: list[str], pool: str, env: dict[str, str]) -> list[str]:
+    prefix = pool.upper().replace("-", "_")
+    for option, name in (("--concurrency", "CONCURRENCY"), ("--prefetch-multiplier", "PREFETCH_MULTIPLIER")):
+        if f"{prefix}_{name}" in env:
+            argv[argv.index(option) + 1] = env[f"{prefix}_{name}"]
+    return argv
+
+
+def start_workers(env: dict[str, str], log_dir: str, image_pool: str | None = None) -> list[subprocess.Popen[bytes]]:
     from app.platform.celery_app import celery
+
+    from workers.command import worker_argv
+    from workers.pools import POOLS_BY_NAME
 
     workers = []
     for pool in POOLS:
         log = open(os.path.join(log_dir, f"{pool}.log"), "wb")
-        workers.append(subprocess.Popen([sys.executable, "-m", "app.cli.main", "worker", pool], cwd=ROOT,
-                                        env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT))
+        definition = POOLS_BY_NAME[pool]
+        if pool == "image-upload" and image_pool:  # compare pool types without editing workers/pools.py
+            definition = replace(definition, pool_type=image_pool)
+        argv = worker_argv(definition, loglevel="WARNING", celery=(sys.executable, "-m", "celery"))
+        # Concurrency and prefetch come from the environment overrides, as `switchyard worker` applies them.
+        argv = _with_env_overrides(argv, pool, {**os.environ, **env})
+        workers.append(subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **env}, stdout=log,
+                                        stderr=subprocess.STDOUT))
     names = [f"{pool}@{socket.gethostname()}" for pool in POOLS]
     deadline = time.monotonic() + 90
     while len(celery.control.ping(destination=names, timeout=1.0)) < len(names):
@@ -132,6 +151,13 @@ def _all_suppliers_seen(syncs: list[dict]) -> bool:
     return len(syncs) >= _expected_suppliers
 
 
+def image_pool_label(args: argparse.Namespace) -> str:
+    from workers.pools import POOLS_BY_NAME
+
+    pool = POOLS_BY_NAME["image-upload"]
+    return f"{args.image_concurrency or pool.concurrency} {args.image_pool or pool.pool_type}"
+
+
 def summarise(mode: str, seconds: float, syncs: list[dict]) -> dict:
     families = sum(s["families_done"] for s in syncs)
     return {"mode": mode, "seconds": round(seconds, 1), "families": families,
@@ -151,7 +177,10 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=float, default=50)
     parser.add_argument("--mode", choices=("both", "queued", "direct"), default="both")
     parser.add_argument("--family-concurrency", type=int, default=3, help="PRODUCT_FAMILY_CONCURRENCY")
-    parser.add_argument("--image-concurrency", type=int, default=10, help="IMAGE_UPLOAD_CONCURRENCY")
+    parser.add_argument("--image-concurrency", type=int, default=None,
+                        help="IMAGE_UPLOAD_CONCURRENCY (default: workers/pools.py)")
+    parser.add_argument("--image-pool", choices=("prefork", "threads"), default=None,
+                        help="the image-upload pool type (default: workers/pools.py)")
     parser.add_argument("--timeout", type=float, default=3600, help="give up on the queued run after this")
     args = parser.parse_args()
     if args.quick:
@@ -174,9 +203,9 @@ def main() -> int:
         print(f"feed: {info['families']} families, {info['variants']} variants, {info['images']} distinct images, "
               f"{args.latency_ms:g} ms per request", flush=True)
         if args.mode in ("both", "queued"):
-            workers = start_workers(env, storage_root)
+            workers = start_workers(env, storage_root, args.image_pool)
             seconds, syncs = run_queued(import_url, args.timeout)
-            results.append(summarise("queued", seconds, syncs))
+            results.append({**summarise("queued", seconds, syncs), "image_pool": image_pool_label(args)})
             print(json.dumps(results[-1]), flush=True)
             for worker in workers:
                 worker.send_signal(signal.SIGTERM)
@@ -201,7 +230,7 @@ def main() -> int:
     if len(results) == 2:
         print(f"\nqueued is {results[1]['seconds'] / results[0]['seconds']:.1f}x faster than direct "
               f"({info['families']} families, {info['images']} images, {args.latency_ms:g} ms latency, "
-              f"pools {args.family_concurrency}/{args.image_concurrency})")
+              f"pools {args.family_concurrency}/{image_pool_label(args)})")
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Benchmark: dashboard pages over HTTP with 100,000 jobs in the history (the issue's bar: under 1 s).
+"""Benchmark: dashboard pages over HTTP with 100,000 jobs in the history (the issue's bar: under 1 s;
+issue 19 asks it of 1,000,000: --jobs 1000000), the search and the charts included.
 
 Runs `switchyard flower` (basic auth on) against its own database (SWITCHYARD_BENCH_DATABASE,
 default switchyard_bench_dash; Redis db 11). The baseline is the same pages over an empty jobs
@@ -9,6 +10,7 @@ plus 10,000 messages waiting in Redis. Each page is fetched --repeat times after
 
     .venv/bin/python bench/dashboard.py               # 100,000 jobs
     .venv/bin/python bench/dashboard.py --jobs 20000  # smaller
+    .venv/bin/python bench/dashboard.py --jobs 1000000 --repeat 20
 """
 from __future__ import annotations
 
@@ -139,6 +141,11 @@ def pages(n_jobs: int) -> list[tuple[str, str]]:
         ("jobs, all states", "/jobs"),
         ("jobs, one queue and state", "/jobs?queue=backfill&state=SUCCESS"),
         ("job with 2,000 children", f"/jobs/{SYNC_PARENT}" if n_jobs else "/jobs/none"),
+        ("jobs containing a value (search)", f"/jobs?q=arg-{max(n_jobs // 2, 1)}"),
+        ("jobs containing a common value", "/jobs?q=true"),
+        ("job by the start of its id", f"/jobs/bench-{max(n_jobs // 3, 1)}"),
+        ("charts, last 6 hours", "/charts?hours=6"),
+        ("charts, last 48 hours", "/charts?hours=48"),
     ]
 
 

@@ -10,6 +10,8 @@ In one run, on the same data, it measures
 - latency: p50/p95 from a block being revealed (1 block/s per shard) to its rows being
   committed, polling every second;
 - CPU seconds of PostgreSQL, the hub simulator and the indexer's processes in each phase.
+With --read-api-cost it measures instead the backfill's write throughput without the read API's
+counter triggers and indexes, with the counters only, and with both (interleaved, best of each).
 
     .venv/bin/python bench/farcaster.py            # ~2.5 minutes
     .venv/bin/python bench/farcaster.py --quick    # smaller data, ~30 s
@@ -214,6 +216,85 @@ def copy_ceiling(engine, since: float | None, runs: int = 1) -> tuple[float, int
         raw.close()
 
 
+READ_API_TRIGGERS = [(t, f"{t}_count_{e}") for t in ("farcaster_casts", "farcaster_reactions", "farcaster_links")
+                     for e in ("insert", "update")]
+READ_API_INDEXES = ("ix_farcaster_casts_text_search", "ix_farcaster_casts_parent_url_timestamp",
+                    "ix_farcaster_casts_timestamp_brin", "ix_farcaster_reactions_fid_timestamp",
+                    "ix_farcaster_reactions_timestamp_brin", "ix_farcaster_links_target_fid_timestamp")
+
+
+def _backends_cpu(engine) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to this benchmark's database (the
+    server is shared: its other backends are not this run's)."""
+    with engine.connect() as conn:
+        pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).scalars().all()
+    return {pid: _proc_cpu(pid) for pid in pids}
+
+
+def read_api_cost(engine, url: str, sample: list[int], processes: int, rounds: int = 3) -> None:
+    """Backfill write throughput without the read API's write-side work (counter triggers and
+    indexes, the farcaster_read_api migration), with the counters only, and with both; each mode on empty tables,
+    interleaved over ``rounds`` so that the machine's drift spreads over all of them."""
+    with engine.connect() as conn:
+        ddl = dict(conn.execute(text("SELECT indexname, indexdef FROM pg_indexes WHERE indexname = ANY(:n)"),
+                                {"n": list(READ_API_INDEXES)}).all())
+    modes = (("without counters or read indexes", False, False), ("counters", True, False),
+             ("counters and read indexes", True, True))
+    best: dict[str, tuple[float, int, float]] = {}
+    runs: dict[str, list[float]] = {}  # CPU us per message of each run: steadier than wall time here
+    try:
+        for _ in range(rounds):
+            for name, counters, indexes in modes:
+                with engine.begin() as conn:
+                    conn.execute(text(f"TRUNCATE {', '.join(MESSAGE_TABLES)}, farcaster_profiles, "
+                                      "farcaster_cast_counts, farcaster_fid_counts"))
+                    for table, trigger in READ_API_TRIGGERS:
+                        conn.execute(text(f"ALTER TABLE {table} {'ENABLE' if counters else 'DISABLE'} TRIGGER {trigger}"))
+                    for index, definition in ddl.items():
+                        conn.execute(text(f"DROP INDEX IF EXISTS {index}"))
+                        if indexes:
+                            conn.execute(text(definition))
+                    # the (target_fid) index that (target_fid, timestamp) replaced
+                    conn.execute(text("DROP INDEX IF EXISTS ix_farcaster_links_target_fid"))
+                    if not indexes:
+                        conn.execute(text("CREATE INDEX ix_farcaster_links_target_fid ON farcaster_links (target_fid)"))
+                with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    conn.execute(text(f"VACUUM ANALYZE {', '.join(MESSAGE_TABLES)}"))
+                before = os.times()
+                with ProcessPoolExecutor(processes, initializer=_worker_init, initargs=(url,)) as pool:
+                    list(pool.map(_noop, range(2 * processes)))
+                    backends = _backends_cpu(engine)
+                    started = time.perf_counter()
+                    messages = sum(pool.map(_backfill, sample))
+                    seconds = time.perf_counter() - started
+                    pg_cpu = sum(c - backends.get(pid, 0.0) for pid, c in _backends_cpu(engine).items())
+                after = os.times()
+                workers_cpu = (after.children_user + after.children_system) - (before.children_user + before.children_system)
+                rate = messages / seconds
+                cpu_us = (pg_cpu + workers_cpu) / messages * 1e6
+                print(f"  {name}: {messages} messages in {seconds:.2f}s = {rate:,.0f} messages/s; CPU per message: "
+                      f"PostgreSQL {pg_cpu / messages * 1e6:.0f} us + workers {workers_cpu / messages * 1e6:.0f} us",
+                      flush=True)
+                runs.setdefault(name, []).append(cpu_us)
+                if name not in best or rate > best[name][0]:
+                    best[name] = (rate, messages, seconds)
+    finally:
+        with engine.begin() as conn:
+            for table, trigger in READ_API_TRIGGERS:
+                conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}"))
+            for index, definition in ddl.items():
+                conn.execute(text(f"DROP INDEX IF EXISTS {index}"))
+                conn.execute(text(definition))
+            conn.execute(text("DROP INDEX IF EXISTS ix_farcaster_links_target_fid"))
+    base = best[modes[0][0]][0]
+    base_cpu = statistics.median(runs[modes[0][0]])
+    for name, _, _ in modes:
+        cpu = statistics.median(runs[name])
+        print(f"read API write cost: {name}: best {best[name][0]:,.0f} messages/s = {best[name][0] / base:.2f} "
+              f"of the throughput without; median CPU {cpu:.0f} us per message = {base_cpu / cpu:.2f} of the "
+              f"messages per CPU-second without", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
@@ -221,6 +302,8 @@ def main() -> int:
     # a slow moment flattered the ratio (0.33 once, 0.19 the next run); the best of several is
     # the ceiling the indexer is held to.
     parser.add_argument("--copy-runs", type=int, default=3, help="time each COPY this many times, keep the best")
+    parser.add_argument("--read-api-cost", action="store_true",
+                        help="only compare backfill throughput with and without the read API's counters and indexes")
     args = parser.parse_args()
     fids, backfill_fids, blocks, per_block = (1000, 150, 20, 300) if args.quick else (3000, 600, 60, 400)
     pools = {name: get_settings().pool(name).concurrency for name in ("backfill", "realtime", "events")}
@@ -261,6 +344,10 @@ def main() -> int:
         with ThreadPoolExecutor(8) as pool:  # warm the hub: its first touch of a fid signs every message
             list(pool.map(lambda f: [list(client.paged(p, "messages", fid=f, **e)) for p, e in backfill.MESSAGE_ENDPOINTS],
                           sample))
+        if args.read_api_cost:
+            print(f"data: {fids} fids, backfill of {backfill_fids} fids; backfill processes: {pools['backfill']}")
+            read_api_cost(engine, url, sample, pools["backfill"])
+            return 0
         # As deployed: the backfill pool's prefork worker processes (workers/pools.py, overrides applied).
         with ProcessPoolExecutor(pools["backfill"], initializer=_worker_init, initargs=(url,)) as pool:
             list(pool.map(_noop, range(2 * pools["backfill"])))  # start them all before the clock matters

@@ -6,14 +6,18 @@ live in catalogue_syncs (+ per-family / per-image rows), not in chords.
 """
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
 from typing import Annotated, Any
 
 from app.catalogue import pipeline, status
-from app.catalogue.errors import (BadImage, FeedError, FeedTooLarge, InvalidArguments, MalformedCategories,
+from app.catalogue.errors import (FeedError, FeedTooLarge, InvalidArguments, MalformedCategories,
                                   MalformedFamily, MassDisableAborted)
 from app.catalogue.family_sync import pending_claims
 from app.catalogue.feed_client import default_client
 from app.catalogue.import_index import FAMILY_SKU_RE, HASH_RE
+from app.catalogue.runs import claim_scheduled_slot
+from app.catalogue.schedule import latest_slot, parse_cron, scheduled_run_id
 from app.catalogue.storage import default_store
 from app.catalogue.supplier_sync import active_supplier_codes, ensure_suppliers
 from app.catalogue import sync_runs
@@ -24,12 +28,15 @@ from app.platform.celery_app import celery
 from app.platform.retry import RetryPolicy, retry_or_fail
 from app.settings import get_settings
 
+log = logging.getLogger(__name__)
 SupplierCode = Annotated[str, must_match(r"^A\d+$", "an A-number like 'A23'")]
 FamilySku = Annotated[str, must_match(FAMILY_SKU_RE, "a family Sku like 'A23-100804'")]
 FeedHash = Annotated[str, must_match(HASH_RE, "40 hex characters")]
+SyncTrigger = Annotated[str, must_match(r"^(manual|schedule)$", "'manual' or 'schedule'")]
 
 # The same answer on every attempt: a malformed family stays malformed until the feed changes.
-PERMANENT = (InvalidArguments, MalformedFamily, MalformedCategories, BadImage, FeedTooLarge, MassDisableAborted)
+# (Image errors say it themselves: a non-image is permanent, a truncated one is retried.)
+PERMANENT = (InvalidArguments, MalformedFamily, MalformedCategories, FeedTooLarge, MassDisableAborted)
 
 
 def _policy(max_retries: int, delay: float, retry_on: tuple[type[BaseException], ...] = (Exception,)) -> RetryPolicy:
@@ -42,49 +49,67 @@ QUEUE_UPLOADS_RETRY = _policy(5, 1.0)
 
 
 @celery.task(name="catalogue.sync_all", queue_name="supplier-sync", bind=True)
-def sync_all(self: Any, import_url: HttpURL | None = None, run_id: str | None = None) -> dict[str, Any]:
-    """Read the feed once, refresh categories and suppliers, enqueue one supplier sync per active supplier."""
+def sync_all(self: Any, import_url: HttpURL | None = None, run_id: str | None = None,
+             trigger: SyncTrigger = "manual") -> dict[str, Any]:
+    """Read the feed index once for the run, refresh categories and suppliers, enqueue one supplier sync each.
+
+    ``trigger="schedule"`` (beat): the run is named after its schedule slot and skipped when that
+    slot has started already or an earlier run is still going."""
     settings = get_settings()
     url = import_url or settings.catalogue_import_url
     limits = pipeline.Limits.from_settings(settings)
     engine = get_engine()
-    self.report_progress(0, step="parse")
-    index = pipeline.fetch_index(default_client(), url, limits)
-    categories = pipeline.sync_categories(engine, default_client(), index, limits)
+    if trigger == "schedule":
+        cron = parse_cron(settings.catalogue_sync_schedule or "* * * * *")
+        run_id = scheduled_run_id(latest_slot(cron))
+        skipped = claim_scheduled_slot(engine, run_id, url,
+                                       stale_after=timedelta(seconds=settings.catalogue_run_stale_after_seconds))
+        if skipped:
+            log.info("scheduled catalogue sync skipped: %s", skipped)
+            self.report_progress(100, step="skipped", run_id=run_id, reason=skipped)
+            return {"run_id": run_id, "skipped": skipped}
+    run_id = run_id or new_run_id()
+    self.report_progress(0, step="parse", run_id=run_id)
+    fed = pipeline.run_index(engine, default_client(), run_id, url, limits, trigger=trigger)
+    index = fed.index
     with engine.begin() as conn:
         ensure_suppliers(conn, index.supplier_codes())
         codes = sorted(active_supplier_codes(conn) & set(index.supplier_codes()), key=lambda c: int(c[1:]))
-    run_id = run_id or new_run_id()
-    self.report_progress(50, step="enqueue", suppliers=len(codes))
+    self.report_progress(50, step="enqueue", run_id=run_id, suppliers=len(codes))
     for code in codes:
         sync_supplier.apply_async(args=[code], kwargs={"run_id": run_id, "import_url": import_url})
-    self.report_progress(100, step="done", suppliers=len(codes))
-    return {"run_id": run_id, "suppliers": codes, "categories": categories,
-            "families_in_feed": len(index.entries), "malformed_lines": index.malformed}
+    self.report_progress(100, step="done", run_id=run_id, suppliers=len(codes),
+                         malformed_lines_unattributed=index.malformed_unattributed)
+    return {"run_id": run_id, "suppliers": codes, "categories": fed.categories,
+            "families_in_feed": len(index.entries), "malformed_lines": index.malformed,
+            "malformed_lines_unattributed": index.malformed_unattributed, "duplicate_lines": index.duplicates,
+            "malformed_by_supplier": dict(index.malformed_by_supplier),
+            "duplicates_by_supplier": dict(index.duplicates_by_supplier)}
 
 
 @celery.task(name="catalogue.sync_supplier", queue_name="supplier-sync", bind=True)
 def sync_supplier(self: Any, supplier_code: SupplierCode, run_id: str | None = None,
                   import_url: HttpURL | None = None) -> dict[str, Any]:
-    """Parse the feed, compare one supplier's family hashes, enqueue new/changed families, deactivate gone ones."""
+    """Read the run's feed index, compare one supplier's family hashes, enqueue new/changed families,
+    deactivate gone ones."""
     code = supplier_code
     settings = get_settings()
     url = import_url or settings.catalogue_import_url
     limits = pipeline.Limits.from_settings(settings)
     engine = get_engine()
+    run_id = run_id or new_run_id()
     with engine.begin() as conn:
         sync_id = sync_runs.start_sync(conn, supplier_code=code, mode="queued", job_id=self.request.id,
                                        run_id=run_id)
     self.report_progress(5, step="parse", sync_id=sync_id)
     try:
-        index = pipeline.fetch_index(default_client(), url, limits)
+        index = pipeline.run_index(engine, default_client(), run_id, url, limits).index
     except FeedError as exc:
         policy = _policy(settings.catalogue_supplier_max_retries, settings.catalogue_supplier_retry_delay_seconds,
                          retry_on=(FeedError,))
         retry_or_fail(self, exc, policy, on_final=lambda reason: pipeline.fail_sync(engine, sync_id, reason))
-    pipeline.sync_categories(engine, default_client(), index, limits)
-    self.report_progress(30, step="compare", sync_id=sync_id, families_in_feed=len(index.for_supplier(code)),
-                         malformed_lines=index.malformed)
+    lines = {"malformed_lines": index.malformed_by_supplier[code], "duplicate_lines": index.duplicates_by_supplier[code]}
+    self.report_progress(30, step="compare", sync_id=sync_id, families_in_feed=len(index.for_supplier(code)), **lines)
     try:
         plan = pipeline.plan_supplier(engine, sync_id, index, code, limits)
     except MassDisableAborted:
@@ -92,7 +117,7 @@ def sync_supplier(self: Any, supplier_code: SupplierCode, run_id: str | None = N
     except Exception as exc:
         pipeline.fail_sync(engine, sync_id, f"{type(exc).__name__}: {exc}")  # not left "running"
         raise
-    self.report_progress(60, step="enqueue", sync_id=sync_id, to_process=len(plan.to_process))
+    self.report_progress(60, step="enqueue", sync_id=sync_id, to_process=len(plan.to_process), **lines)
     with celery.producer_or_acquire() as producer:  # one broker connection for the whole fan-out
         for entry in plan.to_process:
             sync_family.apply_async(args=[sync_id, entry.sku, entry.url, entry.feed_hash], producer=producer)
@@ -102,11 +127,10 @@ def sync_supplier(self: Any, supplier_code: SupplierCode, run_id: str | None = N
     summary = status.sync_summary(engine, sync_id) or {}
     counters = {k: v for k, v in summary.items() if k.startswith(("families_", "images_"))}
     self.report_progress(100, step="done" if summary.get("state") == "done" else "fanned_out", sync_id=sync_id,
-                         **counters)
+                         **counters, **lines)
     return {"sync_id": sync_id, "supplier_code": code, "families_in_feed": plan.in_feed,
             "families_queued": len(plan.to_process), "families_unchanged": plan.unchanged,
-            "families_deactivated": plan.deactivated, "images_retried": len(plan.retry_uploads),
-            "malformed_lines": index.malformed}
+            "families_deactivated": plan.deactivated, "images_retried": len(plan.retry_uploads), **lines}
 
 
 @celery.task(name="catalogue.sync_family", queue_name="product-family", bind=True, lease_key="{sync_id}:{sku}")
@@ -134,8 +158,8 @@ def sync_family(self: Any, sync_id: PositiveInt, sku: FamilySku, json_url: HttpU
             "images": stored.images, "uploads_queued": len(uploads)}
 
 
-@celery.task(name="catalogue.queue_uploads", queue_name="image-upload", bind=True, lease_key="{sync_id}:{family_sku}",
-             retry_policy=QUEUE_UPLOADS_RETRY)
+@celery.task(name="catalogue.queue_uploads", queue_name="image-upload", bind=True,
+             retry_policy=QUEUE_UPLOADS_RETRY, lease_key="{sync_id}:{family_sku}")
 def queue_uploads(self: Any, sync_id: PositiveInt, family_sku: FamilySku) -> dict[str, Any]:
     """Enqueue one upload per image that this family claimed in this sync and that is still pending."""
     with get_engine().connect() as conn:

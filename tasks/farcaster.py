@@ -46,16 +46,16 @@ def add_client_app(self: Any, app_fid: PositiveId, scan: bool = True) -> dict:
     return result
 
 
-@celery.task(name="farcaster.discover_app_users", queue_name="backfill", bind=True, lease_key="{app_fid}",
-             retry_policy=HUB_RETRY)
+@celery.task(name="farcaster.discover_app_users", queue_name="backfill", bind=True,
+             retry_policy=HUB_RETRY, lease_key="{app_fid}")
 def discover_app_users(self: Any, app_fid: PositiveId) -> dict:
     """List the hub's fids and send one scan_app_users per slice of them (the app's existing users)."""
     return indexer().discover_app_users(app_fid,
                                         on_progress=lambda info: self.report_progress(None, **info))
 
 
-@celery.task(name="farcaster.scan_app_users", queue_name="backfill", bind=True, lease_key="{app_fid}:{chunk}",
-             retry_policy=HUB_RETRY)
+@celery.task(name="farcaster.scan_app_users", queue_name="backfill", bind=True,
+             retry_policy=HUB_RETRY, lease_key="{app_fid}:{chunk}")
 def scan_app_users(self: Any, app_fid: PositiveId, chunk: NonNegativeInt) -> dict:
     """Read one slice's signer events; this client app's users among them become roots."""
     return indexer().scan_app_users(app_fid, chunk,
@@ -95,7 +95,7 @@ def poll_shards(self: Any) -> list[int]:
     return shards
 
 
-@celery.task(name="farcaster.poll_shard", queue_name="realtime", bind=True, leased=False, periodic=True)
+@celery.task(name="farcaster.poll_shard", queue_name="realtime", bind=True, periodic=True, leased=False)
 def poll_shard(self: Any, shard_index: NonNegativeInt) -> dict:
     """Read one shard's events from its cursor; stage the relevant ones with the new cursor."""
     from app.farcaster import realtime
@@ -117,7 +117,7 @@ def poll_shard(self: Any, shard_index: NonNegativeInt) -> dict:
     return result.as_dict()
 
 
-@celery.task(name="farcaster.apply_staged", queue_name="events", bind=True, lease_key="{batch_id}", retry_policy=DATABASE_RETRY)
+@celery.task(name="farcaster.apply_staged", queue_name="events", bind=True, retry_policy=DATABASE_RETRY, lease_key="{batch_id}")
 def apply_staged(self: Any, batch_id: PositiveInt) -> dict:
     """Apply one staged batch of relevant events in one transaction (no-op if already applied)."""
     return indexer().apply_staged(batch_id)
@@ -129,7 +129,7 @@ def replay_new_targets(self: Any) -> dict:
     return indexer().run_replays()
 
 
-@celery.task(name="farcaster.recover", queue_name="maintenance", bind=True, leased=False, periodic=True)
+@celery.task(name="farcaster.recover", queue_name="maintenance", bind=True, periodic=True, leased=False)
 def recover(self: Any, stale_after_seconds: Annotated[float, Strict(False), Field(ge=0)] | None = None) -> dict:
     """Rebuild the target cache if Redis lost it; re-send unapplied staged batches and open backfills."""
     age = get_settings().farcaster_stale_after_seconds if stale_after_seconds is None else stale_after_seconds
@@ -142,8 +142,8 @@ def rebuild_cache(self: Any) -> dict:
     return indexer().rebuild_cache()
 
 
-@celery.task(name="farcaster.reconcile_fid", queue_name="backfill", bind=True, lease_key="{fid}",
-             retry_policy=HUB_RETRY)
+@celery.task(name="farcaster.reconcile_fid", queue_name="backfill", bind=True,
+             retry_policy=HUB_RETRY, lease_key="{fid}")
 def reconcile_fid(self: Any, fid: PositiveId, allow_deletes: bool = False) -> dict:
     """Compare hub and database for one fid and repair both directions (see reconcile.py);
     allow_deletes=true overrides the delete guard (an operator checked the hub)."""

@@ -6,6 +6,7 @@ Run it with `switchyard api`. Routes:
   GET  /queue/health          per-queue counts, broker and database reachability; 503 when unhealthy
   GET  /openapi.json, /docs   the OpenAPI document and its viewer (no token needed)
 Every other route requires `Authorization: Bearer <ANALYSIS_API_TOKEN>` when that setting is set.
+The Farcaster read API (app.farcaster.read_api) is mounted under /v1/farcaster/ with its own auth.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from app.analysis.health import queue_health
 from app.analysis.request import InvalidRequestError, parse_request
 from app.analysis.schemas import Accepted, AnalyzeBody, ErrorBody, FieldError, Health, JobView
 from app.analysis.submission import BrokerUnavailableError, submit
+from app.farcaster import read_api
 from app.settings import Settings, get_settings
 
 MAX_BODY_BYTES = 64 * 1024
@@ -48,7 +50,7 @@ def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
 
 
 def _require_token(settings: Settings):  # type: ignore[no-untyped-def]
-    bearer = HTTPBearer(auto_error=False, description="Required when ANALYSIS_API_TOKEN is set")
+    bearer = HTTPBearer(auto_error=False, scheme_name="AnalysisToken", description="ANALYSIS_API_TOKEN")
 
     def check(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:  # noqa: B008
         token = settings.analysis_api_token
@@ -63,12 +65,14 @@ def _require_token(settings: Settings):  # type: ignore[no-untyped-def]
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(title="Switchyard analysis API", version="1.0.0",
-                  description="Queue analyses of tools' web pages by priority and read their results.")
+    app = FastAPI(title="Switchyard API", version="1.0.0",
+                  description="Queue analyses of tools' web pages by priority and read their results; "
+                              "read the indexed Farcaster data under /v1/farcaster/.")
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
-    authorized = [Depends(_require_token(settings))]
-    v1 = APIRouter(prefix="/v1", dependencies=authorized, tags=["analysis"],
-                   responses={401: ERROR})
+    # Without a token the routes carry no security dependency, so the document declares none.
+    authorized = [Depends(_require_token(settings))] if settings.analysis_api_token else []
+    unauthorized: dict[int | str, dict[str, Any]] = {401: ERROR} if settings.analysis_api_token else {}
+    v1 = APIRouter(prefix="/v1", dependencies=authorized, tags=["analysis"], responses=unauthorized)
 
     @v1.post("/analyze", status_code=202, response_model=Accepted,
              responses={400: ERROR, 413: ERROR, 503: ERROR}, summary="Queue an analysis")
@@ -98,12 +102,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JobView.from_record(record)
 
     @app.get("/queue/health", response_model=Health, dependencies=authorized, tags=["operations"],
-             responses={401: ERROR, 503: {"model": Health}}, summary="Queue counts and dependency health")
+             responses={**unauthorized, 503: {"model": Health}}, summary="Queue counts and dependency health")
     def get_health() -> JSONResponse:
         report = Health.model_validate(queue_health(settings))
         return JSONResponse(report.model_dump(mode="json"), status_code=200 if report.status == "healthy" else 503)
 
     app.include_router(v1)
+    read_api.install(app, settings)
     _install_error_handlers(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -1,12 +1,14 @@
 """Which URLs and addresses the analysis fetcher may contact.
 
-Syntax is checked when a request is accepted; addresses are checked again at
-connect time (app.analysis.safe_transport), because a hostname can resolve to a
-private address (or change its answer) after the request was accepted.
+Syntax is checked when a request is accepted, and a host name is resolved then (one that
+resolves to a refused address, like localhost, is refused at once); addresses are checked
+again at connect time (app.analysis.safe_transport), because a name can change its answer
+after the request was accepted (DNS rebinding).
 """
 from __future__ import annotations
 
 import ipaddress
+import socket
 from urllib.parse import urlsplit
 
 MAX_URL_LENGTH = 2048
@@ -39,6 +41,24 @@ def check_address(host: str, *, allow_private: bool) -> None:
         raise UnsafeURLError(f"refusing to fetch {host}: not a public address")
 
 
+def check_host_name(host: str, *, allow_private: bool) -> None:
+    """Raise UnsafeURLError if a host name resolves (now) to an address we must not contact. A
+    name that does not resolve now is let through: the connect-time check decides later."""
+    if allow_private or parse_ip(host) is not None:
+        return
+    name = host.rstrip(".").lower()
+    if name.endswith(".localhost"):  # always loopback (RFC 6761), whatever the resolver says
+        raise UnsafeURLError(f"refusing to fetch {host}: it is a loopback name")
+    try:
+        infos = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return
+    for info in infos:
+        address = parse_ip(str(info[4][0]).split("%", 1)[0])
+        if address is not None and not is_public_address(address):
+            raise UnsafeURLError(f"refusing to fetch {host}: it resolves to non-public address {address}")
+
+
 def check_url(url: str, *, allow_private: bool) -> str:
     """Validate an http(s) URL's syntax (and a literal IP host); return it stripped."""
     url = url.strip()
@@ -66,4 +86,5 @@ def check_url(url: str, *, allow_private: bool) -> str:
     except UnicodeError:
         raise UnsafeURLError(f"url host {parts.hostname!r} is not a valid hostname") from None
     check_address(parts.hostname, allow_private=allow_private)
+    check_host_name(parts.hostname, allow_private=allow_private)
     return url

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from app.catalogue import pipeline, status, sync_runs
-from app.catalogue.errors import CatalogueError, MassDisableAborted
+from app.catalogue.errors import CatalogueError, CorruptImage, MassDisableAborted
 from app.catalogue.feed_client import FeedClient
 from app.catalogue.storage import ObjectStore
 from app.catalogue.supplier_sync import active_supplier_codes, ensure_suppliers
@@ -60,7 +60,14 @@ def run_direct(engine: Engine, client: FeedClient, store: ObjectStore, *, import
 
 def _upload(engine: Engine, client: FeedClient, store: ObjectStore, sync_id: int, url: str,
             limits: pipeline.Limits) -> None:
-    try:
-        pipeline.process_image(engine, client, store, sync_id, url, limits)
-    except CatalogueError as exc:
-        pipeline.record_image_failure(engine, sync_id, url, f"{type(exc).__name__}: {exc}", final=True)
+    # A body that does not decode is fetched again (the HTTP client retried only what HTTP can tell).
+    for attempt in range(1, client.attempts + 1):
+        try:
+            pipeline.process_image(engine, client, store, sync_id, url, limits)
+            return
+        except CorruptImage as exc:
+            final = attempt == client.attempts
+            pipeline.record_image_failure(engine, sync_id, url, f"{type(exc).__name__}: {exc}", final=final)
+        except CatalogueError as exc:
+            pipeline.record_image_failure(engine, sync_id, url, f"{type(exc).__name__}: {exc}", final=True)
+            return

@@ -35,6 +35,15 @@ class MalformedCategories(CatalogueError):
 class BadImage(CatalogueError):
     """A downloaded image is not a JPEG, PNG, GIF or WebP file."""
 
+    permanent = True  # the same bytes next time: not retried
+
+
+class CorruptImage(BadImage):
+    """An image that starts like one but does not decode completely (truncated or damaged body), or
+    one too large to decode safely. Retried (a cut download may come whole next time), never stored."""
+
+    permanent = False
+
 
 class MassDisableAborted(CatalogueError):
     """A supplier sync refused to deactivate too many families at once; nothing was changed."""

@@ -27,6 +27,17 @@ class ImageRef:
 
 
 @dataclass(frozen=True)
+class ImprintPosition:
+    """One print position of a variant (``ChildProducts[].ImprintPositions[]``) and its location images."""
+
+    code: str  # PositionCode, e.g. "item front_150x150mm"; unique within the variant
+    position: int
+    names: dict[str, str]  # ImprintLocationTexts.<lang>.Name
+    max_print_area: str | None  # UnstructuredInformation.MaxPrintArea, e.g. "150 x 150 mm"
+    images: list[ImageRef]  # ImprintLocationTexts.<lang>.Images[], each URL once
+
+
+@dataclass(frozen=True)
 class PriceTier:
     region: str  # BENELUX, EURO, DEU, ...
     kind: str  # "selling" (RecommendedSellingPrice) or "buying" (GeneralBuyingPrice)
@@ -55,6 +66,7 @@ class VariantRecord:
     names: dict[str, str]
     prices: list[PriceTier]
     images: list[ImageRef]
+    imprint_positions: list[ImprintPosition] = field(default_factory=list)
 
 
 @dataclass
@@ -80,6 +92,9 @@ class FamilyRecord:
         for variant in self.variants:
             for ref in variant.images:
                 seen.setdefault(ref.url)
+            for imprint in variant.imprint_positions:
+                for ref in imprint.images:
+                    seen.setdefault(ref.url)
         return list(seen)
 
 
@@ -125,21 +140,25 @@ def _languages(sku: str, where: str, details: Any) -> dict[str, dict[str, Any]]:
     return {lang: details[lang] for lang in order}
 
 
+def _add_image(sku: str, refs: dict[str, ImageRef], image: Any, role: str, path: str) -> None:
+    if image is None:
+        return
+    if not isinstance(image, dict):
+        raise _fail(sku, f"{path} must be an object with a Url")
+    url = _text(image.get("Url"))
+    if url is None:
+        return
+    if not url.startswith(("http://", "https://")):
+        raise _fail(sku, f"{path}.Url is not an http(s) URL: {url!r}")
+    if url not in refs:
+        refs[url] = ImageRef(url=url, role=role, position=len(refs))
+
+
 def _images(sku: str, where: str, details: dict[str, dict[str, Any]]) -> list[ImageRef]:
     refs: dict[str, ImageRef] = {}
 
     def add(image: Any, role: str, path: str) -> None:
-        if image is None:
-            return
-        if not isinstance(image, dict):
-            raise _fail(sku, f"{path} must be an object with a Url")
-        url = _text(image.get("Url"))
-        if url is None:
-            return
-        if not url.startswith(("http://", "https://")):
-            raise _fail(sku, f"{path}.Url is not an http(s) URL: {url!r}")
-        if url not in refs:
-            refs[url] = ImageRef(url=url, role=role, position=len(refs))
+        _add_image(sku, refs, image, role, path)
 
     for lang, entry in details.items():
         add(entry.get("Image"), "main", f"{where}.{lang}.Image")
@@ -149,6 +168,34 @@ def _images(sku: str, where: str, details: dict[str, dict[str, Any]]) -> list[Im
         for i, image in enumerate(gallery):
             add(image, "gallery", f"{where}.{lang}.MediaGalleryImages[{i}]")
     return list(refs.values())
+
+
+def _imprint_positions(sku: str, where: str, value: Any) -> list[ImprintPosition]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _fail(sku, f"{where} must be a list")
+    positions: dict[str, ImprintPosition] = {}
+    for i, entry in enumerate(value):
+        path = f"{where}[{i}]"
+        entry = _mapping(sku, path, entry)
+        code = _text(entry.get("PositionCode"))
+        if code is None:
+            raise _fail(sku, f"{path} has no PositionCode")
+        texts = _languages(sku, f"{path}.ImprintLocationTexts", entry.get("ImprintLocationTexts"))
+        refs: dict[str, ImageRef] = {}
+        for lang, text in texts.items():
+            found = text.get("Images") or []
+            if not isinstance(found, list):
+                raise _fail(sku, f"{path}.ImprintLocationTexts.{lang}.Images must be a list")
+            for k, image in enumerate(found):
+                _add_image(sku, refs, image, "imprint", f"{path}.ImprintLocationTexts.{lang}.Images[{k}]")
+        unstructured = _mapping(sku, f"{path}.UnstructuredInformation", entry.get("UnstructuredInformation"))
+        if code not in positions:  # a repeated code is a feed glitch: the first one wins
+            positions[code] = ImprintPosition(code=code, position=len(positions), names=_names(texts, "Name"),
+                                              max_print_area=_text(unstructured.get("MaxPrintArea")),
+                                              images=list(refs.values()))
+    return list(positions.values())
 
 
 def _names(details: dict[str, dict[str, Any]], key: str) -> dict[str, str]:
@@ -226,6 +273,7 @@ def _variant(family_sku: str, position: int, child: Any) -> VariantRecord:
         names=_names(details, "Name"),
         prices=_prices(family_sku, f"{where}.ProductPriceCountryBased", child.get("ProductPriceCountryBased")),
         images=_images(family_sku, f"{where}.ProductDetails", details),
+        imprint_positions=_imprint_positions(family_sku, f"{where}.ImprintPositions", child.get("ImprintPositions")),
     )
 
 

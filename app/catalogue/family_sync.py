@@ -1,4 +1,4 @@
-"""Store one product family: product, variants, price tiers and image links in one transaction.
+"""Store one product family: product, variants, price tiers, imprint positions and image links in one transaction.
 
 Image rows are created here (by URL, ON CONFLICT DO NOTHING) so links exist at once; the bytes
 follow in image uploads. ``claim_uploads`` hands each not-yet-stored image to exactly one family
@@ -13,7 +13,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
 from app.catalogue.family import FamilyRecord
-from app.catalogue.models import Image, PriceTier, Product, ProductImage, Supplier, SyncImage, Variant, VariantImage
+from app.catalogue.models import (Image, ImprintImage, ImprintPosition, PriceTier, Product, ProductImage, Supplier,
+                                  SyncImage, Variant, VariantImage)
 from app.catalogue.supplier_sync import KNOWN_SUPPLIER_NAMES, ensure_suppliers
 
 products = Product.__table__
@@ -22,6 +23,8 @@ price_tiers = PriceTier.__table__
 images = Image.__table__
 product_images = ProductImage.__table__
 variant_images = VariantImage.__table__
+imprint_positions = ImprintPosition.__table__
+imprint_images = ImprintImage.__table__
 sync_images = SyncImage.__table__
 suppliers = Supplier.__table__
 
@@ -100,8 +103,28 @@ def upsert_family(conn: Connection, record: FamilyRecord, *, feed_hash: str, jso
                           position=r.position) for v in record.variants for r in v.images]
     if variant_links:
         conn.execute(insert(variant_images), variant_links)
+    imprint_links = _store_imprint_positions(conn, record, variant_ids, image_ids, replace=not fresh)
     return StoredFamily(product_id=product_id, variants=len(variant_rows), price_tiers=len(tier_rows),
-                        image_links=len(links) + len(variant_links), images=len(urls))
+                        image_links=len(links) + len(variant_links) + imprint_links, images=len(urls))
+
+
+def _store_imprint_positions(conn: Connection, record: FamilyRecord, variant_ids: dict[str, int],
+                             image_ids: dict[str, int], *, replace: bool) -> int:
+    """Each variant's print positions and their images (replaced whole, as the other links are)."""
+    if replace:  # the images' links go with their positions (ON DELETE CASCADE)
+        conn.execute(delete(imprint_positions).where(imprint_positions.c.variant_id.in_(list(variant_ids.values()))))
+    rows = [dict(variant_id=variant_ids[v.sku], code=p.code, position=p.position, names=p.names,
+                 max_print_area=p.max_print_area) for v in record.variants for p in v.imprint_positions]
+    if not rows:
+        return 0
+    position_ids = {(variant_id, code): position_id for variant_id, code, position_id in conn.execute(
+        insert(imprint_positions).values(rows).returning(
+            imprint_positions.c.variant_id, imprint_positions.c.code, imprint_positions.c.id))}
+    links = [dict(imprint_position_id=position_ids[(variant_ids[v.sku], p.code)], image_id=image_ids[r.url],
+                  position=r.position) for v in record.variants for p in v.imprint_positions for r in p.images]
+    if links:
+        conn.execute(insert(imprint_images), links)
+    return len(links)
 
 
 def claim_uploads(conn: Connection, sync_id: int, family_sku: str, urls: list[str]) -> list[str]:

@@ -43,7 +43,7 @@ def _is_transient(exc: BaseException) -> bool:
 
 class FeedClient:
     def __init__(self, *, timeout: float = 30, attempts: int = 3, backoff_max: float = 30,
-                 backoff_initial: float = 1.0, pool_size: int = 16,
+                 backoff_initial: float = 1.0, pool_size: int = 64,  # a connection per upload thread
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.policy = FetchPolicy(connect_timeout=timeout, read_timeout=timeout, attempts=attempts,
                                   backoff_initial=backoff_initial, backoff_max=backoff_max)

@@ -1,4 +1,4 @@
-"""Store one image: download, deduplicate by URL and by content hash, conditional put, record.
+"""Store one image: download, check it decodes completely, deduplicate by URL and content hash, conditional put.
 
 Dedupe happens at three levels: an image row already stored is skipped without a download; bytes
 whose sha256 is already stored under another URL reuse that object; and the conditional put
@@ -10,23 +10,15 @@ import hashlib
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
-from app.catalogue.errors import BadImage, InvalidArguments
+from app.catalogue.errors import InvalidArguments
 from app.catalogue.feed_client import FeedClient
+from app.catalogue.image_check import check_image
 from app.catalogue.models import Image
 from app.catalogue.storage import ObjectStore
 
 images = Image.__table__
-
-# Magic numbers, not the Content-Type header: image hosts often send application/octet-stream.
-SIGNATURES = (
-    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
-    (b"GIF87a", "image/gif", "gif"),
-    (b"GIF89a", "image/gif", "gif"),
-)
-
 
 @dataclass(frozen=True)
 class StoredImage:
@@ -37,16 +29,6 @@ class StoredImage:
     content_hash: str | None = None  # None: the row was already stored, nothing to record
     size_bytes: int | None = None
     content_type: str | None = None
-
-
-def sniff(data: bytes, url: str) -> tuple[str, str]:
-    """(content type, extension) from the file's first bytes."""
-    for magic, content_type, ext in SIGNATURES:
-        if data.startswith(magic):
-            return content_type, ext
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp", "webp"
-    raise BadImage(f"{url}: not a JPEG, PNG, GIF or WebP file (starts with {data[:8]!r})")
 
 
 def storage_key(prefix: str, digest: str, ext: str) -> str:
@@ -60,23 +42,26 @@ def image_id_for(conn: Connection, url: str) -> int:
     return image_id
 
 
-def store_image(conn: Connection, url: str, *, client: FeedClient, store: ObjectStore, max_bytes: int,
-                key_prefix: str = "") -> StoredImage:
-    """Download and store the bytes (no transaction is held open meanwhile); record with ``mark_stored``."""
-    row = conn.execute(select(images.c.id, images.c.storage_key, images.c.stored_at)
-                       .where(images.c.source_url == url)).first()
-    conn.commit()
+def store_image(engine: Engine, url: str, *, client: FeedClient, store: ObjectStore, max_bytes: int,
+                max_pixels: int, key_prefix: str = "") -> StoredImage:
+    """Download, check and store the bytes; record with ``mark_stored``.
+
+    No database connection is held during the download or the put: an image pool runs many
+    uploads per process on few pooled connections."""
+    with engine.connect() as conn:
+        row = conn.execute(select(images.c.id, images.c.storage_key, images.c.stored_at)
+                           .where(images.c.source_url == url)).first()
     if row is None:
         raise InvalidArguments(f"no image row for {url!r}: images are created by their family's sync")
     if row.stored_at is not None:
         return StoredImage(row.id, "skipped", row.storage_key, "already stored")
 
     fetched = client.get(url, max_bytes=max_bytes)
-    content_type, ext = sniff(fetched.content, url)
+    content_type, ext = check_image(fetched.content, url, max_pixels=max_pixels)  # nothing partial is stored
     digest = hashlib.sha256(fetched.content).hexdigest()
-    same_bytes = conn.execute(select(images.c.storage_key).where(
-        images.c.content_hash == digest, images.c.stored_at.is_not(None)).limit(1)).scalar()
-    conn.commit()
+    with engine.connect() as conn:
+        same_bytes = conn.execute(select(images.c.storage_key).where(
+            images.c.content_hash == digest, images.c.stored_at.is_not(None)).limit(1)).scalar()
     if same_bytes:
         key, outcome, reason = same_bytes, "skipped", "same bytes stored under another URL"
     else:
@@ -92,7 +77,7 @@ def mark_stored(conn: Connection, result: StoredImage) -> None:
         return
     conn.execute(update(images).where(images.c.id == result.image_id, images.c.stored_at.is_(None)).values(
         content_hash=result.content_hash, storage_key=result.storage_key, size_bytes=result.size_bytes,
-        content_type=result.content_type, stored_at=func.now(), last_error=None))
+        content_type=result.content_type, stored_at=func.now(), verified_at=func.now(), last_error=None))
 
 
 def record_image_error(conn: Connection, url: str, error: str) -> None:

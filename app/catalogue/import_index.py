@@ -1,7 +1,9 @@
 """Import.txt: line 1 links CAT.csv; every other line is one product family, ``<JSON URL>|<40-hex hash>``.
 
 The hash is an opaque change token (compared case-insensitively), not a checksum we verify.
-Malformed lines are skipped and counted so one bad line never blocks a supplier.
+Malformed lines are skipped and counted so one bad line never blocks a supplier; a bad line that
+names a supplier (its ``/A123/`` path segment) is counted for that supplier, as are its repeated
+families. Lines that name none are counted for the whole file.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from urllib.parse import urlsplit
 HASH_RE = re.compile(r"^[0-9A-Fa-f]{40}$")
 FAMILY_SKU_RE = re.compile(r"^(A\d+)-\S+$")
 LINE_SPLIT_RE = re.compile(r"\r\n|\r|\n")
+SUPPLIER_SEGMENT_RE = re.compile(r"/(A\d+)/")  # how every integration finds a line's supplier
 MAX_EXAMPLES = 5
 
 
@@ -31,6 +34,12 @@ class ImportIndex:
     malformed: int = 0
     duplicates: int = 0
     malformed_examples: list[str] = field(default_factory=list)
+    malformed_by_supplier: Counter[str] = field(default_factory=Counter)
+    duplicates_by_supplier: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def malformed_unattributed(self) -> int:
+        return self.malformed - sum(self.malformed_by_supplier.values())
 
     def for_supplier(self, code: str) -> list[FeedEntry]:
         return [e for e in self.entries if e.supplier_code == code]
@@ -77,11 +86,14 @@ def parse_import_txt(text: str) -> ImportIndex:
                 index.categories_url = line.partition("|")[0].strip()
                 continue
             index.malformed += 1
+            if supplier := SUPPLIER_SEGMENT_RE.search(line.partition("|")[0]):
+                index.malformed_by_supplier[supplier.group(1)] += 1
             if len(index.malformed_examples) < MAX_EXAMPLES:
                 index.malformed_examples.append(line[:200])
             continue
         if entry.sku in seen:
             index.duplicates += 1  # the first line wins: a repeated family is a feed glitch
+            index.duplicates_by_supplier[entry.supplier_code] += 1
             continue
         seen.add(entry.sku)
         index.entries.append(entry)

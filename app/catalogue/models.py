@@ -1,4 +1,4 @@
-"""The catalogue schema (created by alembic/versions/0002_catalogue.py; keep the two in step)."""
+"""The catalogue schema (alembic/versions/0002_catalogue.py and 0010_catalogue_integrity.py; keep them in step)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -116,6 +116,9 @@ class Image(Base):
     size_bytes: Mapped[int | None] = mapped_column(Integer)
     content_type: Mapped[str | None] = mapped_column(String(100))
     stored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # null: not uploaded yet
+    # When the stored bytes last decoded completely; null on images stored before decoding was checked
+    # (`switchyard catalogue verify-images` checks those once).
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -140,6 +143,49 @@ class VariantImage(Base):
     position: Mapped[int] = mapped_column(Integer)
 
 
+class ImprintPosition(Base):
+    """A variant's print position (PositionCode); its location images are in catalogue_imprint_images."""
+
+    __tablename__ = "catalogue_imprint_positions"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("catalogue_variants.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(200))  # PositionCode, e.g. "item front_150x150mm"
+    position: Mapped[int] = mapped_column(Integer)
+    names: Mapped[Any] = mapped_column(JSONB, default=dict)  # ImprintLocationTexts.<lang>.Name
+    max_print_area: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (UniqueConstraint("variant_id", "code", name="uq_catalogue_imprint_positions_variant_code"),)
+
+
+class ImprintImage(Base):
+    __tablename__ = "catalogue_imprint_images"
+
+    imprint_position_id: Mapped[int] = mapped_column(
+        ForeignKey("catalogue_imprint_positions.id", ondelete="CASCADE",
+                   name="fk_catalogue_imprint_images_imprint_position"), primary_key=True)  # the convention's is > 63
+    image_id: Mapped[int] = mapped_column(ForeignKey("catalogue_images.id"), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class Run(Base):
+    """One catalogue run (a "sync all", a scheduled slot or one CLI call): the feed index it read, once.
+
+    Its supplier syncs parse the stored Import.txt instead of downloading it again. A scheduled
+    run's id names its slot, so a slot delivered twice starts one run."""
+
+    __tablename__ = "catalogue_runs"
+
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    trigger: Mapped[str] = mapped_column(String(16))  # manual | schedule
+    import_url: Mapped[str] = mapped_column(Text)
+    import_txt: Mapped[str | None] = mapped_column(Text)  # null until fetched
+    categories: Mapped[int | None] = mapped_column(Integer)  # CAT.csv rows stored
+    malformed_unattributed: Mapped[int | None] = mapped_column(Integer)  # bad lines naming no supplier
+    fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+
+
 class Sync(Base):
     """One supplier sync (queued or direct); the children's outcomes are in the two tables below."""
 
@@ -156,7 +202,8 @@ class Sync(Base):
     families_in_feed: Mapped[int | None] = mapped_column(Integer)
     families_unchanged: Mapped[int | None] = mapped_column(Integer)
     families_deactivated: Mapped[int | None] = mapped_column(Integer)
-    malformed_lines: Mapped[int | None] = mapped_column(Integer)
+    malformed_lines: Mapped[int | None] = mapped_column(Integer)  # this supplier's unreadable Import.txt lines
+    duplicate_lines: Mapped[int | None] = mapped_column(Integer)  # this supplier's repeated families
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     fanned_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -18,6 +18,7 @@ from app.catalogue.family_sync import StoredFamily, claim_uploads, upsert_family
 from app.catalogue.feed_client import FeedClient
 from app.catalogue.image_sync import StoredImage, image_id_for, mark_stored, record_image_error, store_image
 from app.catalogue.import_index import ImportIndex, parse_import_txt
+from app.catalogue.runs import IndexFetcher, RunIndex, index_for_run
 from app.catalogue.storage import ObjectStore
 from app.catalogue.supplier_sync import SupplierPlan, plan_supplier_sync, store_categories, unstored_image_urls
 
@@ -31,6 +32,7 @@ class Limits:
     image_bytes: int
     mass_disable_ratio: float
     key_prefix: str
+    image_pixels: int = 50_000_000
 
     @classmethod
     def from_settings(cls, settings: object | None = None) -> "Limits":
@@ -39,7 +41,8 @@ class Limits:
         s = settings or get_settings()
         return cls(index_bytes=s.catalogue_max_index_bytes, family_bytes=s.catalogue_max_family_bytes,  # type: ignore[attr-defined]
                    image_bytes=s.catalogue_max_image_bytes, mass_disable_ratio=s.catalogue_mass_disable_ratio,  # type: ignore[attr-defined]
-                   key_prefix=s.catalogue_s3_prefix if s.catalogue_s3_bucket else "")  # type: ignore[attr-defined]
+                   key_prefix=s.catalogue_s3_prefix if s.catalogue_s3_bucket else "",  # type: ignore[attr-defined]
+                   image_pixels=s.catalogue_max_image_pixels)  # type: ignore[attr-defined]
 
 
 def _finish(conn: Connection, sync_id: int) -> None:
@@ -58,16 +61,38 @@ def _finish(conn: Connection, sync_id: int) -> None:
             log.exception("could not record the final counters of sync %s on job %s", sync_id, job_id)
 
 
-def fetch_index(client: FeedClient, import_url: str, limits: Limits) -> ImportIndex:
+def fetch_index_text(client: FeedClient, import_url: str, limits: Limits) -> str:
     fetched = client.get(import_url, max_bytes=limits.index_bytes)
     try:
-        text = fetched.content.decode("utf-8-sig")
+        return fetched.content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = fetched.content.decode("latin-1")  # never seen, but a URL list survives it
-    index = parse_import_txt(text)
+        return fetched.content.decode("latin-1")  # never seen, but a URL list survives it
+
+
+def fetch_index(client: FeedClient, import_url: str, limits: Limits) -> ImportIndex:
+    index = parse_import_txt(fetch_index_text(client, import_url, limits))
     if index.malformed:
         log.warning("Import.txt: skipped %d malformed line(s), e.g. %r", index.malformed, index.malformed_examples[:2])
     return index
+
+
+def index_fetcher(engine: Engine, client: FeedClient, limits: Limits) -> IndexFetcher:
+    """What a run does the one time it reads the feed index: Import.txt, then CAT.csv into the database."""
+    def fetch(import_url: str) -> tuple[str, ImportIndex, int]:
+        text = fetch_index_text(client, import_url, limits)
+        index = parse_import_txt(text)
+        if index.malformed:
+            log.warning("Import.txt: skipped %d malformed line(s), e.g. %r", index.malformed,
+                        index.malformed_examples[:2])
+        return text, index, sync_categories(engine, client, index, limits)
+
+    return fetch
+
+
+def run_index(engine: Engine, client: FeedClient, run_id: str, import_url: str, limits: Limits, *,
+              trigger: str = "manual") -> RunIndex:
+    """The run's feed index: downloaded by the run's first step, read from the database by the rest."""
+    return index_for_run(engine, run_id, import_url, index_fetcher(engine, client, limits), trigger=trigger)
 
 
 def sync_categories(engine: Engine, client: FeedClient, index: ImportIndex, limits: Limits) -> int:
@@ -94,7 +119,9 @@ def plan_supplier(engine: Engine, sync_id: int, index: ImportIndex, supplier_cod
             plan.retry_uploads = claim_uploads(conn, sync_id, f"sweep:{supplier_code}",
                                                unstored_image_urls(conn, plan.supplier_id))
             sync_runs.mark_fanned_out(conn, sync_id, in_feed=plan.in_feed, unchanged=plan.unchanged,
-                                      deactivated=plan.deactivated, malformed_lines=index.malformed)
+                                      deactivated=plan.deactivated,
+                                      malformed_lines=index.malformed_by_supplier[supplier_code],
+                                      duplicate_lines=index.duplicates_by_supplier[supplier_code])
     except MassDisableAborted as exc:
         with engine.begin() as conn:
             sync_runs.end_sync(conn, sync_id, state="aborted", error=str(exc))
@@ -136,9 +163,9 @@ def record_family_failure(engine: Engine, sync_id: int, sku: str, error: str, *,
 
 def process_image(engine: Engine, client: FeedClient, store: ObjectStore, sync_id: int, url: str,
                   limits: Limits) -> StoredImage:
+    result = store_image(engine, url, client=client, store=store, max_bytes=limits.image_bytes,
+                         max_pixels=limits.image_pixels, key_prefix=limits.key_prefix)
     with engine.connect() as conn:
-        result = store_image(conn, url, client=client, store=store, max_bytes=limits.image_bytes,
-                             key_prefix=limits.key_prefix)
         with conn.begin():
             mark_stored(conn, result)
             sync_runs.set_image_outcome(conn, sync_id, result.image_id, result.outcome)
@@ -160,5 +187,5 @@ def record_image_failure(engine: Engine, sync_id: int, url: str, error: str, *, 
                 _finish(conn, sync_id)
 
 
-__all__ = ["Limits", "fetch_index", "sync_categories", "plan_supplier", "fail_sync",
+__all__ = ["Limits", "fetch_index", "run_index", "sync_categories", "plan_supplier", "fail_sync",
            "process_family", "record_family_failure", "process_image", "record_image_failure"]

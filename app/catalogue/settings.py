@@ -1,7 +1,7 @@
 """The catalogue sync's settings (CATALOGUE_*)."""
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings
 
 
@@ -15,8 +15,13 @@ class CatalogueSettings(BaseSettings):
     catalogue_max_index_bytes: int = Field(default=64 * 2**20, ge=1024)  # Import.txt, CAT.csv
     catalogue_max_family_bytes: int = Field(default=8 * 2**20, ge=1024)  # one family JSON (real: 170-850 KB)
     catalogue_max_image_bytes: int = Field(default=25 * 2**20, ge=1024)
+    catalogue_max_image_pixels: int = Field(default=50_000_000, ge=1)  # larger images are refused undecoded
     # A feed that lost more than this fraction of a supplier's active families aborts its sync.
     catalogue_mass_disable_ratio: float = Field(default=0.5, gt=0, le=1)
+    # Cron expression (UTC, 5 fields, e.g. "0 3 * * *"): beat runs catalogue.sync_all then. Unset: off.
+    catalogue_sync_schedule: str | None = None
+    # A scheduled run is skipped while a supplier sync younger than this is still going.
+    catalogue_run_stale_after_seconds: float = Field(default=6 * 3600, gt=0)
     catalogue_supplier_max_retries: int = Field(default=2, ge=0)
     catalogue_supplier_retry_delay_seconds: float = Field(default=30, ge=0)
     catalogue_family_max_retries: int = Field(default=3, ge=0)
@@ -35,3 +40,13 @@ class CatalogueSettings(BaseSettings):
     catalogue_s3_access_key_id: str | None = None
     catalogue_s3_secret_access_key: str | None = None
     catalogue_s3_prefix: str = "catalogue/"
+
+    @field_validator("catalogue_sync_schedule")
+    @classmethod
+    def _cron_expression(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        from app.catalogue.schedule import parse_cron
+
+        parse_cron(value)  # ValueError names the problem
+        return value.strip()

@@ -16,7 +16,7 @@ sync_families = SyncFamily.__table__
 sync_images = SyncImage.__table__
 
 SYNC_FIELDS = ("id", "run_id", "supplier_code", "mode", "state", "job_id", "error", "families_in_feed",
-               "families_unchanged", "families_deactivated", "malformed_lines", "started_at", "fanned_out_at",
+               "families_unchanged", "families_deactivated", "malformed_lines", "duplicate_lines", "started_at", "fanned_out_at",
                "finished_at")
 
 

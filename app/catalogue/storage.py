@@ -22,6 +22,8 @@ class ObjectStore(Protocol):
 
     def get(self, key: str) -> bytes: ...
 
+    def delete(self, key: str) -> None: ...
+
 
 class LocalDirectoryStore:
     def __init__(self, root: str | os.PathLike[str]) -> None:
@@ -59,6 +61,9 @@ class LocalDirectoryStore:
     def get(self, key: str) -> bytes:
         return self._path(key).read_bytes()
 
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
     def keys(self) -> list[str]:
         return sorted(str(p.relative_to(self.root)) for p in self.root.rglob("*") if p.is_file()
                       and not p.name.startswith(".upload-"))
@@ -77,7 +82,9 @@ class S3Store:
         self.client = boto3.client(
             "s3", endpoint_url=endpoint_url, region_name=region,
             aws_access_key_id=access_key_id, aws_secret_access_key=secret_access_key,
+            # One client serves every thread of an image-upload worker: a connection each.
             config=Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=10, read_timeout=60,
+                          max_pool_connections=64,
                           s3={"addressing_style": "path"} if endpoint_url else None),
         )
 
@@ -106,6 +113,9 @@ class S3Store:
 
     def get(self, key: str) -> bytes:
         return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=key)
 
     def keys(self, prefix: str = "") -> list[str]:
         keys: list[str] = []

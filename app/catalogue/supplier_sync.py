@@ -56,6 +56,13 @@ def unstored_image_urls(conn: Connection, supplier_id: int) -> list[str]:
           JOIN catalogue_variants v ON v.id = vi.variant_id
           JOIN catalogue_products p ON p.id = v.product_id
          WHERE p.supplier_id = :sid AND p.active AND i.stored_at IS NULL
+        UNION
+        SELECT i.source_url FROM catalogue_images i
+          JOIN catalogue_imprint_images ii ON ii.image_id = i.id
+          JOIN catalogue_imprint_positions ip ON ip.id = ii.imprint_position_id
+          JOIN catalogue_variants v ON v.id = ip.variant_id
+          JOIN catalogue_products p ON p.id = v.product_id
+         WHERE p.supplier_id = :sid AND p.active AND i.stored_at IS NULL
     """), {"sid": supplier_id}).scalars())
 
 

@@ -49,11 +49,12 @@ def end_sync(conn: Connection, sync_id: int, *, state: str, error: str | None = 
 
 
 def mark_fanned_out(conn: Connection, sync_id: int, *, in_feed: int, unchanged: int, deactivated: int,
-                    malformed_lines: int) -> None:
+                    malformed_lines: int, duplicate_lines: int) -> None:
+    """``malformed_lines`` and ``duplicate_lines``: this supplier's own Import.txt lines."""
     leases.fence(conn)  # the outcome of work whose lease was taken over is refused
     conn.execute(update(syncs).where(syncs.c.id == sync_id).values(
         state="fanned_out", fanned_out_at=func.now(), families_in_feed=in_feed, families_unchanged=unchanged,
-        families_deactivated=deactivated, malformed_lines=malformed_lines))
+        families_deactivated=deactivated, malformed_lines=malformed_lines, duplicate_lines=duplicate_lines))
 
 
 def queue_families(conn: Connection, sync_id: int, skus: list[str]) -> None:
@@ -90,13 +91,15 @@ def finish_if_complete(conn: Connection, sync_id: int) -> dict[str, Any] | None:
                                         sync_images.c.outcome.in_(IMAGE_PENDING)))
     done = conn.execute(
         update(syncs).where(syncs.c.id == sync_id, syncs.c.state == "fanned_out", ~pending_family, ~pending_image)
-        .values(state="done", finished_at=func.now()).returning(syncs.c.job_id)).first()
+        .values(state="done", finished_at=func.now())
+        .returning(syncs.c.job_id, syncs.c.malformed_lines, syncs.c.duplicate_lines)).first()
     if not done:
         return None
     counts = sync_counts(conn, sync_id)
     _record_on_supplier(conn, sync_id, "done: {families_done} families stored, {families_failed} failed, "
                                        "{images_uploaded} images uploaded".format(**counts))
-    return {"job_id": done.job_id, **counts}
+    return {"job_id": done.job_id, "malformed_lines": done.malformed_lines, "duplicate_lines": done.duplicate_lines,
+            **counts}
 
 
 def _record_on_supplier(conn: Connection, sync_id: int, outcome: str) -> None:

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exists, func, select, text, tuple_
+from sqlalchemy.exc import OperationalError
 
 from app.dashboard.models import Resend
 from app.db import get_engine
@@ -64,6 +65,7 @@ def periodic_task_names(app: Any) -> frozenset[str]:
 
 
 MAX_SEARCH = 200
+SEARCH_TIMEOUT_MS = 3000
 
 
 def list_jobs(*, state: str | None = None, queue: str | None = None, name: str | None = None,
@@ -82,8 +84,17 @@ def list_jobs(*, state: str | None = None, queue: str | None = None, name: str |
         stmt = stmt.where(jobs.c.name.not_in(sorted(hide)))
     if after:
         stmt = stmt.where(tuple_(jobs.c.updated_at, jobs.c.id) < tuple_(after.updated_at, after.id))
-    with get_engine().connect() as conn:
-        rows = [dict(row) for row in conn.execute(stmt).mappings()]
+    with get_engine().begin() as conn:
+        if search:
+            # A word that most jobs contain ("true") matches too many rows to sort in time: say so.
+            conn.execute(text(f"SET LOCAL statement_timeout = {SEARCH_TIMEOUT_MS}"))
+        try:
+            rows = [dict(row) for row in conn.execute(stmt).mappings()]
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != "57014":  # query_canceled
+                raise
+            raise ValueError(f"search: too many jobs contain {search!r} to list them in time; "
+                             f"narrow it with a queue, a state or a task") from None
     more = len(rows) > limit
     rows = rows[:limit]
     _add_resent_as(rows)

@@ -64,8 +64,11 @@ class JobsPage(DashboardHandler):
         if search:
             hide = frozenset()  # asked for by what is inside them: every task
         after = job_queries.Cursor.decode(self.get_query_argument("after", ""))
-        page = await self.blocking(job_queries.list_jobs, state=state, queue=queue, name=name, after=after,
-                                   limit=PAGE_SIZE, hide=hide, search=search)
+        try:
+            page = await self.blocking(job_queries.list_jobs, state=state, queue=queue, name=name, after=after,
+                                       limit=PAGE_SIZE, hide=hide, search=search)
+        except ValueError as exc:
+            raise web.HTTPError(400, str(exc)) from None
         counts = await self.blocking(job_queries.count_failed, queue) if self.failed_only else None
         totals = None if self.failed_only else await self.blocking(job_queries.count_by_state, queue)
         self.render("jobs.html", active_tab="failed" if self.failed_only else "jobs", page=page,

@@ -25,3 +25,10 @@ def seed_demo() -> str:
     for root in DEMO_ROOTS:
         ix.add_target(root, root=True)
     return f"farcaster: indexing roots {', '.join(map(str, DEMO_ROOTS))} and client app {app_fid} from the hub simulator"
+
+
+def read_api_example(host: str, port: int) -> str:
+    """The line the local run prints: where the read API is, and a request to try."""
+    base = f"http://{host}:{port}/v1/farcaster"
+    return (f"Farcaster read API: {base}/ (OpenAPI at http://{host}:{port}/docs), e.g. "
+            f"curl {base}/users/{DEMO_ROOTS[0]} or curl '{base}/users/{DEMO_ROOTS[0]}/feed?limit=5'")

@@ -45,6 +45,11 @@ class Cast(_MessageRow, Base):
     __table_args__ = (
         Index("ix_farcaster_casts_fid_timestamp", "fid", "timestamp"),
         Index("ix_farcaster_casts_parent_hash", "parent_hash", postgresql_where=sql("parent_hash IS NOT NULL")),
+        # read API (app/farcaster/read_api): search, channel feeds, trending
+        Index("ix_farcaster_casts_text_search", sql("to_tsvector('english', text)"), postgresql_using="gin"),
+        Index("ix_farcaster_casts_parent_url_timestamp", "parent_url", "timestamp",
+              postgresql_where=sql("parent_url IS NOT NULL")),
+        Index("ix_farcaster_casts_timestamp_brin", "timestamp", postgresql_using="brin"),
     )
 
 
@@ -71,6 +76,8 @@ class Reaction(_MessageRow, Base):
         Index("ix_farcaster_reactions_fid_target", "fid", "reaction_type", "target_cast_hash"),
         Index("ix_farcaster_reactions_target_cast_hash", "target_cast_hash",
               postgresql_where=sql("target_cast_hash IS NOT NULL")),
+        Index("ix_farcaster_reactions_fid_timestamp", "fid", "timestamp"),  # read API: a user's reactions
+        Index("ix_farcaster_reactions_timestamp_brin", "timestamp", postgresql_using="brin"),  # trending
     )
 
 
@@ -84,7 +91,7 @@ class Link(_MessageRow, Base):
     display_timestamp: Mapped[int | None] = mapped_column(BigInteger)
     __table_args__ = (
         Index("ix_farcaster_links_fid_target_fid", "fid", "target_fid"),  # following
-        Index("ix_farcaster_links_target_fid", "target_fid"),  # followers
+        Index("ix_farcaster_links_target_fid_timestamp", "target_fid", "timestamp"),  # followers (paged, newest first)
     )
 
 
@@ -121,6 +128,7 @@ class Profile(Base):
     url: Mapped[str | None] = mapped_column(Text)
     other: Mapped[dict] = mapped_column(JSONB, nullable=False)  # location, twitter, github, ... by type name
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    __table_args__ = (Index("ix_farcaster_profiles_username", "username"),)  # read API: by-username
 
 
 class UsernameProof(Base):

@@ -1,7 +1,7 @@
 """The Farcaster indexer's settings (HUB_URLS, FARCASTER_*, REALTIME_*, ...)."""
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings
 
 
@@ -28,3 +28,23 @@ class FarcasterSettings(BaseSettings):
     farcaster_reconcile_grace_seconds: float = Field(default=600, ge=0)
     # ...and if at most this share of the fid's active rows would go (otherwise it refuses and logs).
     farcaster_reconcile_max_delete_ratio: float = Field(default=0.2, ge=0, le=1)
+    # --- the read API (/v1/farcaster/ in `switchyard api`) ---
+    # Comma-separated static bearer tokens; with a JWT secret, HS256 JWTs with an `exp` claim
+    # are accepted too. Neither set: the read API is public.
+    farcaster_api_tokens: str | None = Field(default=None, repr=False)
+    farcaster_api_jwt_secret: str | None = Field(default=None, repr=False)
+    farcaster_api_rate_limit_per_minute: int = Field(default=600, ge=0)  # per token (per client address without auth); 0: off
+    farcaster_api_cache_ttl_seconds: float = Field(default=5, ge=0)  # Redis response cache and max-age; 0: off
+
+    @field_validator("farcaster_api_tokens", "farcaster_api_jwt_secret")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None  # FARCASTER_API_TOKENS= (empty) means "no auth", not "the empty token"
+
+    @property
+    def farcaster_api_token_set(self) -> frozenset[str]:
+        return frozenset(t.strip() for t in (self.farcaster_api_tokens or "").split(",") if t.strip())
+
+    @property
+    def farcaster_api_auth_configured(self) -> bool:
+        return bool(self.farcaster_api_token_set or self.farcaster_api_jwt_secret)

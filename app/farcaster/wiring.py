@@ -54,7 +54,7 @@ PIPELINE = Pipeline(
     settings=FarcasterSettings,
     beat=beat_entries,
     cli=("app.farcaster.cli:register",),
-    models=("app.farcaster.models",),
+    models=("app.farcaster.models", "app.farcaster.read_api.models"),
     services="app.farcaster.services:build_indexer",
     demo=Demo(processes=(DemoProcess("hub-sim", HUB_SIM_COMMAND, env=HUB_SIM_ENV),),
               seed="app.farcaster.demo:seed_demo"),

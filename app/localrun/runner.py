@@ -11,6 +11,7 @@ from honcho import manager as honcho_manager
 from honcho.manager import Manager
 from honcho.printer import Printer
 
+from app.farcaster.demo import read_api_example
 from app.localrun.demos import demo_processes, seeders
 from app.localrun.services import PrivateService, ServiceUnavailable, ensure_postgres, ensure_redis
 from app.localrun.supervisor import Supervisor
@@ -45,6 +46,8 @@ def _announce_when_ready(manager: Manager, pool_names: list[str], run_demos: boo
         _say(f"WARNING: pools not answering after 120 s: {', '.join(sorted(waiting))}")
     host = "127.0.0.1" if settings.flower_address in ("0.0.0.0", "") else settings.flower_address
     _say(f"Flower dashboard: http://{host}:{settings.flower_port}/")
+    api_host = "127.0.0.1" if settings.analysis_api_host in ("0.0.0.0", "") else settings.analysis_api_host
+    _say(read_api_example(api_host, settings.analysis_api_port))
     _say(f"every pool is up ({len(pool_names) - len(waiting)}/{len(pool_names)}); a process that dies is "
          "restarted; Ctrl-C stops everything")
     if run_demos:

@@ -49,8 +49,7 @@ class SwitchyardTask(Task):
                 raise TypeError(f"{cls.name}: a task with a retry_policy must be bound (bind=True)")
             fun = retry.applying(cls.retry_policy, fun)
         cls.run = fun if bound else staticmethod(fun)
-
-    leased = True
+    leased = True  # workers hold a lease on the work while it runs (app/platform/leases.py)
     lease_key: str | None = None  # a str.format template over the task's arguments; None: the task id
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -94,7 +93,9 @@ class SwitchyardTask(Task):
         if self.lease_key is None:
             return str(self.request.id)
         try:
-            bound = inspect.signature(self.run).bind(*args, **kwargs)
+            # The task function's own signature, not its validation and retry wrappers'.
+            function: Any = getattr(self, "_unwrapped_run", None) or self.run
+            bound = inspect.signature(function).bind(*args, **kwargs)
         except TypeError:
             return str(self.request.id)  # the task refuses these arguments itself
         bound.apply_defaults()

@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "info":
         truth = model.ground_truth()
         truth["images"] = len(truth.pop("image_urls"))
+        truth["imprint_images"] = len(truth.pop("imprint_image_urls"))
         print(json.dumps(truth))
         return 0
     faults = Faults(latency_seconds=args.latency_ms / 1000)

@@ -30,6 +30,17 @@ CATEGORIES = (
     ("OFFICE/NOTEBOOKS", "Büro / Notizbücher"),
     ("TEXTILE/T_SHIRTS", "Textil / T-Shirts"),
 )
+# Print positions as the real file names them (PositionCode) with their location texts.
+IMPRINT_POSITIONS = (
+    ("item front_150x150mm", "150 x 150 mm", {"de": "Artikel Vorderseite (max 150 x 150 mm)",
+                                             "fr": "Avant article (max 150 x 150 mm)",
+                                             "en": "item front (max 150 x 150 mm)",
+                                             "nl": "artikel voorzijde (max 150 x 150 mm)"}),
+    ("item back_100x60mm", "100 x 60 mm", {"de": "Artikel Rückseite (max 100 x 60 mm)",
+                                          "fr": "Arrière article (max 100 x 60 mm)",
+                                          "en": "item back (max 100 x 60 mm)",
+                                          "nl": "artikel achterzijde (max 100 x 60 mm)"}),
+)
 COLOURS = ("black", "navy", "red", "white", "green", "royal blue", "orange", "grey")
 SIZES = ("S", "M", "L", "XL", "XXL", "3XL")
 
@@ -118,6 +129,15 @@ class FeedModel:
             urls.append(f"{IMAGE_HOST_PATH}/{_hex(token)}.{ext}")
         return urls
 
+    def imprint_position_count(self, sku: str) -> int:
+        """0, 1 or 2 print positions per variant (the real sample has one on each child)."""
+        roll = random.Random(f"{self.seed}:{sku}:imprint").random()
+        return 0 if roll < 0.1 else 1 if roll < 0.7 else 2
+
+    def imprint_image_url(self, sku: str, position_code: str, colour: str) -> str:
+        """One location image per (position, colour): variants of one colour share it, as sizes do."""
+        return f"{IMAGE_HOST_PATH}/{_hex(f'{self.seed}:{sku}:imprint:{position_code}:{colour}')}.png"
+
     def shared_image_url(self, supplier: str) -> str:
         return f"{IMAGE_HOST_PATH}/{_hex(f'{self.seed}:{supplier}:shared')}.jpg"
 
@@ -175,8 +195,12 @@ class FeedModel:
             size = SIZES[(i // n_colours) % len(SIZES)] if n_variants > n_colours else None
             child_sku = sku if spec.single_child_same_sku else f"{sku}-{i + 1:03d}"
             tiers = 1 + (i + len(sku)) % len(QUANTITIES)
-            children.append(self._child(spec, sku, child_sku, rev, kind, colour, size, base_price + i * 0.01,
-                                        tiers, images[1 + i % n_colours], [images[0], shared], rng))
+            child = self._child(spec, sku, child_sku, rev, kind, colour, size, base_price + i * 0.01,
+                                tiers, images[1 + i % n_colours], [images[0], shared], rng)
+            child["ImprintPositions"] = [
+                self._imprint_position(spec, code, area, names, f"{self.base_url}{self.imprint_image_url(sku, code, colour)}")
+                for code, area, names in IMPRINT_POSITIONS[: self.imprint_position_count(sku)]]
+            children.append(child)
         summary = round(min(c["_min"] for c in children), 2)
         for child in children:
             child.pop("_min")
@@ -252,6 +276,28 @@ class FeedModel:
             "_min": min(p for _, p in selling),
         }
 
+    def _imprint_position(self, spec: SupplierSpec, code: str, max_area: str, names: dict[str, str],
+                          image_url: str) -> dict:
+        image = {"Url": image_url, "Description": None, "FileName": None}
+        texts = {lang: {"Images": [image], "Name": names.get(lang, names["en"]), "Description": None}
+                 for lang in spec.languages}
+        option_texts = {lang: {"Name": "Screen transfer 1 color", "Description": None} for lang in spec.languages}
+        return {
+            "PositionCode": code,
+            "ImprintLocationTexts": texts,
+            "UnstructuredInformation": {"MaxPrintArea": max_area},
+            "ImprintOptions": [{
+                "ChildImprints": None, "PrintColorAsText": None, "Dimension": None,
+                "FastEditorNumberOfColors": "1", "ImprintTexts": option_texts,
+                "Sku": f"{spec.code}-SCREEN_TRANSFER_OS_1C", "SupplierSku": "SCREEN_TRANSFER_OS_1C",
+                "DimensionsHeight": 0, "DimensionsDiameter": 0, "DimensionsWidth": 0, "DimensionsDepth": 0,
+                "ImprintType": None, "UnstructuredInformation": None, "ProductPriceRegionBased": None,
+                "ProductPriceCountryBased": {region: self._prices([(1, 4.16), (50, 2.89)], []) for region in spec.regions},
+                "PrintColor": 0, "ImprintCosts": [], "IsActiveRegionBased": None, "IsActiveCountryBased": None,
+                "ImportantInformation": None, "SupplierPrintCode": "Screen Transfer OS",
+            }],
+        }
+
     @staticmethod
     def _prices(selling: list[tuple[int, float]], buying: list[tuple[int, float]]) -> dict:
         tier = lambda q, p: {"Price": p, "Quantity": q, "OnRequest": False, "Valuta": "EURO"}  # noqa: E731
@@ -309,12 +355,20 @@ class FeedModel:
         }
 
     # --- index files -------------------------------------------------------------------
-    def import_txt(self, junk_lines: int = 0) -> str:
+    def import_txt(self, junk_lines: int = 0, bad_hash_lines: dict[str, int] | None = None,
+                   duplicate_lines: set[str] | frozenset[str] = frozenset()) -> str:
+        """Line 1 links CAT.csv; then one ``<JSON URL>|<hash>`` line per live family.
+
+        Faults: ``junk_lines`` name no supplier; ``bad_hash_lines`` (supplier -> n) are lines of that
+        supplier whose hash is unreadable; a family in ``duplicate_lines`` is listed twice."""
         base_url = self.base_url
         lines = [f"{base_url}{PROFILE_PATH}/CAT.csv"]
         for sku in self.live_skus():
             code = sku.split("-", 1)[0]
-            lines.append(f"{base_url}{PROFILE_PATH}/{code}/{sku}.json|{self.feed_hash(sku)}")
+            line = f"{base_url}{PROFILE_PATH}/{code}/{sku}.json|{self.feed_hash(sku)}"
+            lines += [line, line] if sku in duplicate_lines else [line]
+        for code, count in sorted((bad_hash_lines or {}).items()):
+            lines += [f"{base_url}{PROFILE_PATH}/{code}/{code}-BROKEN{i}.json|not-a-hash" for i in range(count)]
         lines += ["this line is not a feed entry"] * junk_lines
         return "\r\n".join(lines) + "\r\n"
 
@@ -325,8 +379,9 @@ class FeedModel:
 
     # --- what a correct sync must end up with -------------------------------------------
     def ground_truth(self, supplier: str | None = None) -> dict:
-        families = variants = tiers = 0
+        families = variants = tiers = imprint_positions = 0
         images: set[str] = set()
+        imprint_images: set[str] = set()
         for sku in self.live_skus(supplier):
             doc = self.family_document(sku)
             families += 1
@@ -336,4 +391,11 @@ class FeedModel:
                     tiers += len(region["RecommendedSellingPrice"]) + len(region["GeneralBuyingPrice"])
             images.update(f"{self.base_url}{u}" for u in self.image_urls(sku))
             images.add(f"{self.base_url}{self.shared_image_url(self.supplier_of(sku).code)}")
-        return {"families": families, "variants": variants, "price_tiers": tiers, "image_urls": images}
+            for child in doc["ChildProducts"]:
+                for position in child["ImprintPositions"]:
+                    imprint_positions += 1
+                    imprint_images.update(image["Url"] for text in position["ImprintLocationTexts"].values()
+                                          for image in text["Images"])
+        return {"families": families, "variants": variants, "price_tiers": tiers,
+                "imprint_positions": imprint_positions, "imprint_image_urls": imprint_images,
+                "image_urls": images | imprint_images}

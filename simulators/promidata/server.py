@@ -107,20 +107,29 @@ class PromidataServer:
         self._httpd.server_close()
 
     def count_request(self, path: str) -> None:
-        kind = "image" if path.startswith(IMAGE_HOST_PATH) else (
-            "family" if path.endswith(".json") else "index")
+        kind = ("image" if path.startswith(IMAGE_HOST_PATH) else "family" if path.endswith(".json")
+                else "import" if path.endswith("/Import.txt") else "categories" if path.endswith("/CAT.csv")
+                else "other")
         with self._count_lock:
             self.requests[kind] = self.requests.get(kind, 0) + 1
 
     # --- feed ----------------------------------------------------------------------------
     def resolve(self, path: str) -> tuple[int, bytes, str]:
         if path == f"{PROFILE_PATH}/Import/Import.txt":
-            return 200, self.model.import_txt(self.faults.junk_lines).encode(), "text/plain; charset=utf-8"
+            text = self.model.import_txt(self.faults.junk_lines, self.faults.bad_hash_lines,
+                                         self.faults.duplicate_lines)
+            return 200, text.encode(), "text/plain; charset=utf-8"
         if path == f"{PROFILE_PATH}/CAT.csv":
             return 200, self.model.cat_csv().encode(), "text/csv; charset=utf-8"
         if path.startswith(IMAGE_HOST_PATH + "/"):
-            found = image_file(path.rsplit("/", 1)[1])
-            return (200, *found) if found else (404, b"not found", "text/plain")
+            name = path.rsplit("/", 1)[1]
+            found = image_file(name)
+            if found is None:
+                return 404, b"not found", "text/plain"
+            data, content_type = found
+            if self.faults.cut_image(name):
+                data = data[: len(data) * 2 // 3]  # a truncated object: 200, its own (short) Content-Length
+            return 200, data, content_type
         if path.startswith(PROFILE_PATH + "/") and path.endswith(".json"):
             sku = path.rsplit("/", 1)[1][: -len(".json")]
             if not self.model.is_live(sku):
@@ -140,6 +149,7 @@ class PromidataServer:
             if method == "GET" and action == "ground-truth":
                 truth = self.model.ground_truth(payload.get("supplier"))
                 truth["images"] = len(truth.pop("image_urls"))
+                truth["imprint_images"] = len(truth.pop("imprint_image_urls"))
                 return 200, truth
             if method == "POST" and action in ("change", "remove"):
                 skus = payload.get("skus") or self.pick(payload.get("supplier"), int(payload.get("count", 1)))

@@ -23,7 +23,24 @@ def test_every_route_but_the_openapi_document_requires_the_token(api, api_url):
     assert store.list_recent() == []  # nothing was submitted
     document = anonymous.get("/openapi.json")
     assert document.status_code == 200
-    assert set(document.json()["paths"]) == {"/v1/analyze", "/v1/analyze/{jobId}", "/queue/health"}
+    paths = document.json()["paths"]
+    assert {p for p in paths if not p.startswith("/v1/farcaster/")} == {
+        "/v1/analyze", "/v1/analyze/{jobId}", "/queue/health"}
+    assert all(op["security"] == [{"AnalysisToken": []}] for p in ("/v1/analyze", "/queue/health")
+               for op in paths[p].values())
+
+
+def test_without_a_token_the_document_declares_no_auth_and_localhost_urls_are_refused(database, redis_client):
+    with running_api(analysis_api_token="", analysis_allow_private_addresses=False) as url:
+        client = ApiClient(url, None)
+        document = client.get("/openapi.json").json()
+        assert "securitySchemes" not in document.get("components", {})
+        assert not any("security" in op for ops in document["paths"].values() for op in ops.values())
+        assert all("401" not in op["responses"] for ops in document["paths"].values() for op in ops.values())
+        response = client.post("/v1/analyze", json={"toolId": "x", "url": "http://localhost:9/"})
+        assert response.status_code == 400
+        [field] = response.json()["fields"]
+        assert field["field"] == "url" and "non-public address 127.0.0.1" in field["message"]
 
 
 def test_without_a_configured_token_no_auth_is_needed(database, redis_client):

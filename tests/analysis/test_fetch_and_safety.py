@@ -41,6 +41,13 @@ def test_public_and_named_hosts_pass_the_syntax_check():
     assert check_url("http://127.0.0.1:8000/", allow_private=True) == "http://127.0.0.1:8000/"
 
 
+@pytest.mark.parametrize("url", ["http://localhost:8000/", "http://LOCALHOST./x", "http://app.localhost/"])
+def test_a_name_resolving_to_a_refused_address_is_refused_at_submit(url):
+    with pytest.raises(UnsafeURLError, match="non-public address|loopback name"):
+        check_url(url, allow_private=False)
+    assert check_url(url, allow_private=True) == url
+
+
 def test_a_name_resolving_to_loopback_is_refused_at_connect_time(pages):
     pages.routes["/"] = lambda: html("<title>secret</title>")
     url = pages.url("/").replace("127.0.0.1", "localhost")  # passes the syntax check; resolves to 127.0.0.1

@@ -71,6 +71,7 @@ def catalogue_workers(worker_pools: Any, moto_s3: str, redis_client: Any) -> Any
         "CATALOGUE_HTTP_BACKOFF_MAX_SECONDS": "0.1",
         "CATALOGUE_FAMILY_MAX_RETRIES": "2",
         "CATALOGUE_FAMILY_RETRY_DELAY_SECONDS": "0.2",
+        "CATALOGUE_IMAGE_MAX_RETRIES": "2",
         "CATALOGUE_IMAGE_RETRY_DELAY_SECONDS": "0.2",
         "CATALOGUE_FAN_OUT_ABOVE": "3",  # families of 4+ new images go through catalogue.queue_uploads
         "SUPPLIER_SYNC_CONCURRENCY": "1",

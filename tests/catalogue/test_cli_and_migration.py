@@ -9,12 +9,15 @@ from typing import Any
 
 from sqlalchemy import create_engine, inspect, text
 
+from simulators.promidata import FeedModel
+from simulators.promidata.model import DEFAULT_SUPPLIERS
+from simulators.promidata.testing import running_promidata
 from tests.conftest import PG_SERVER, ROOT, TEST_DATABASE, TEST_ENV
 
 
 def switchyard(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "app.cli.main", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, **TEST_ENV, **(env or {})}, timeout=120)
+                          env={**os.environ, **TEST_ENV, **(env or {})}, timeout=240)
 
 
 def test_direct_sync_status_failures_and_suppliers(db: str, feed: Any, tmp_path: Any) -> None:
@@ -29,6 +32,11 @@ def test_direct_sync_status_failures_and_suppliers(db: str, feed: Any, tmp_path:
 
     status = switchyard("catalogue", "status")
     assert status.returncode == 0 and "A403" in status.stdout and "UPLOADED" in status.stdout
+    assert "BAD LINES" in status.stdout and "DUP LINES" in status.stdout
+
+    # Images stored by this sync were decoded on the way in: nothing is left for the repair command.
+    verified = switchyard("--json", "catalogue", "verify-images", env=env)
+    assert verified.returncode == 0 and json.loads(verified.stdout) == {"checked": 0, "intact": 0, "broken": []}
 
     failures = switchyard("--json", "catalogue", "failures", str(syncs["A403"]["id"]))
     [family] = json.loads(failures.stdout)["families"]
@@ -42,6 +50,38 @@ def test_direct_sync_status_failures_and_suppliers(db: str, feed: Any, tmp_path:
 
     missing = switchyard("catalogue", "status", "999999")
     assert missing.returncode == 1 and "no catalogue sync 999999" in missing.stderr
+
+
+def test_sync_wait_refuses_at_once_when_no_worker_consumes_supplier_sync(db: str, worker_pools: Any,
+                                                                         redis_client: Any) -> None:
+    from app.platform.jobs import queries
+
+    worker_pools.stop("supplier-sync")
+    refused = switchyard("catalogue", "sync", "--wait", "--import-url", "http://127.0.0.1:9/Import/Import.txt")
+    assert refused.returncode == 2, refused.stderr
+    assert "no worker consumes the supplier-sync queue" in refused.stderr
+    assert queries.list_jobs(name="catalogue.sync_all") == []  # refused before anything was enqueued
+
+
+def test_sync_wait_exits_1_with_a_summary_when_an_image_failed_and_0_once_it_is_stored(
+        db: str, s3_store: Any, catalogue_workers: Any) -> None:
+    with running_promidata(FeedModel(seed=5, suppliers=DEFAULT_SUPPLIERS[:3], families_per_supplier=2)) as feed:
+        _sync_wait_exit_codes(feed)
+
+
+def _sync_wait_exit_codes(feed: Any) -> None:
+    url = sorted(feed.model.ground_truth("A36")["image_urls"])[0]
+    feed.faults.update(truncate_images={url.rsplit("/", 1)[1]: -1})
+    failed = switchyard("catalogue", "sync", "--wait", "--timeout", "200", "--import-url", feed.import_url)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "A36): 0 families and 1 images failed; see `switchyard catalogue failures" in failed.stderr
+    assert "A23" in failed.stdout and "A403" in failed.stdout  # the table of every supplier's sync
+
+    feed.faults.update(truncate_images={})
+    fixed = switchyard("--json", "catalogue", "sync", "--wait", "--timeout", "200", "--import-url", feed.import_url)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    syncs = {s["supplier_code"]: s for s in json.loads(fixed.stdout)}
+    assert syncs["A36"]["images_uploaded"] == 1 and sum(s["families_queued"] for s in syncs.values()) == 0
 
 
 def test_sync_with_a_bad_supplier_code_is_refused_by_the_task(db: str) -> None:

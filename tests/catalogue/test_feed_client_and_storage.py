@@ -19,14 +19,14 @@ def test_retries_5xx_then_succeeds(feed: Any) -> None:
     feed.faults.update(fail_next={"Import.txt": [503, 502]})
     fetched = client().get(feed.import_url, max_bytes=1 << 20)
     assert fetched.content.startswith(b"http://127.0.0.1")
-    assert feed.requests["index"] == 3
+    assert feed.requests["import"] == 3
 
 
 def test_429_waits_for_retry_after(feed: Any) -> None:
     feed.faults.update(fail_next={"Import.txt": [429]}, retry_after_seconds=0.6)
     waits: list[float] = []
     client(sleep=waits.append).get(feed.import_url, max_bytes=1 << 20)
-    assert waits == [0.6] and feed.requests["index"] == 2
+    assert waits == [0.6] and feed.requests["import"] == 2
 
 
 def test_gives_up_after_the_attempts_and_names_the_url(feed: Any) -> None:

@@ -39,6 +39,9 @@ def test_import_txt_lines_categories_and_malformed_lines() -> None:
     assert index.entries[1].feed_hash == HASH  # normalised to upper case
     assert index.entries[0].supplier_code == "A23"
     assert index.malformed == 3 and index.duplicates == 1
+    # Counted for the supplier a line names; "garbage without a pipe" names none.
+    assert index.malformed_by_supplier == {"A360": 1, "A23": 1} and index.malformed_unattributed == 1
+    assert index.duplicates_by_supplier == {"A23": 1}
     assert index.for_supplier("A36")[0].url == f"{BASE}/A36/A36-MO1001b.json"
     assert index.supplier_codes() == ["A23", "A36", "A403"]
 
@@ -73,8 +76,17 @@ def test_real_family_file() -> None:
     for entity_images in [family.images] + [v.images for v in family.variants]:
         urls = [i.url for i in entity_images]
         assert len(urls) == len(set(urls))
-    assert len(family.image_urls()) == 11
+    assert len(family.image_urls()) == 13  # all 13 distinct URLs of the file, imprint images included
     assert family.variants[0].images[0].role == "main"
+    # Each child has one print position whose location image (the same under de/fr/en/nl) is its own.
+    positions = [v.imprint_positions for v in family.variants]
+    assert [[(p.code, p.max_print_area) for p in ps] for ps in positions] == [
+        [("item front_150x150mm", "150 x 150 mm")]] * 2
+    assert positions[0][0].names["de"] == "Artikel Vorderseite (max 150 x 150 mm)"
+    imprint_urls = [[r.url for r in ps[0].images] for ps in positions]
+    assert [len(u) for u in imprint_urls] == [1, 1] and imprint_urls[0] != imprint_urls[1]
+    assert imprint_urls[0][0].endswith("10fc5ae151eb51c6c469fdaee2e861bf3158682bc8976597d2f568490710d9e0.png")
+    assert {r.role for ps in positions for r in ps[0].images} == {"imprint"}
 
 
 def test_single_child_may_share_the_family_sku() -> None:

@@ -43,15 +43,18 @@ def sync_suppliers(feed: Any, *codes: str) -> tuple[list[dict[str, Any]], list[s
 
 def test_first_sync_stores_everything_exactly_once(db: str, feed: Any, s3_store: Any,
                                                   catalogue_workers: Any) -> None:
+    feed.faults.update(bad_hash_lines={"A36": 2}, duplicate_lines=feed.model.live_skus("A403")[:1], junk_lines=1)
     syncs = first_sync(feed)
     truth = feed.model.ground_truth()
     assert sorted(s["supplier_code"] for s in syncs) == list(SUPPLIERS)
     assert all(s["state"] == "done" and s["families_failed"] == 0 for s in syncs), syncs
+    # One feed index download for the run, shared by its three supplier syncs.
+    assert (feed.requests["import"], feed.requests["categories"]) == (1, 1)
     counts = table_counts()
     assert counts["families"] == truth["families"] == totals(syncs, "families_done")
     assert counts["variants"] == truth["variants"]
     assert counts["price_tiers"] == truth["price_tiers"]
-    assert image_urls() == truth["image_urls"]
+    assert image_urls() == truth["image_urls"] and truth["imprint_image_urls"] <= truth["image_urls"]
     assert counts["stored_images"] == len(truth["image_urls"])
     # Uploads equal distinct images: in the sync counters, the upload jobs and the bucket.
     assert totals(syncs, "images_uploaded") == len(truth["image_urls"])
@@ -74,6 +77,10 @@ def test_first_sync_stores_everything_exactly_once(db: str, feed: Any, s3_store:
 
     final = wait_until(counters_final, timeout=20, message="final counters on the supplier jobs")
     assert sum(j["progress_info"]["families_done"] for j in final) == truth["families"]
+    # Each supplier's job shows its own bad and repeated Import.txt lines (the junk line names none).
+    lines = {j["args"][0]: (j["progress_info"]["malformed_lines"], j["progress_info"]["duplicate_lines"])
+             for j in final}
+    assert lines == {"A23": (0, 0), "A36": (2, 0), "A403": (0, 1)}
     assert sum(j["progress_info"]["images_uploaded"] for j in final) == len(truth["image_urls"])
 
 
@@ -138,3 +145,22 @@ def test_malformed_family_fails_visibly_without_holding_up_others(db: str, feed:
     hashes = product_hashes("A23")
     assert hashes[broken[0]][0] == old_hash  # the stored version is kept, and retried on the next sync
     assert all(hashes[sku][0] == feed.model.feed_hash(sku) for sku in fine)
+
+
+def test_truncated_image_is_retried_then_recorded_failed_and_never_stored(db: str, feed: Any, s3_store: Any,
+                                                                       catalogue_workers: Any) -> None:
+    truth = feed.model.ground_truth("A403")
+    cut, flaky = sorted(truth["imprint_image_urls"])[:2]
+    feed.faults.update(truncate_images={cut.rsplit("/", 1)[1]: -1, flaky.rsplit("/", 1)[1]: 1})
+    syncs = {s["supplier_code"]: s for s in first_sync(feed)}
+    assert (syncs["A403"]["images_failed"], syncs["A403"]["state"]) == (1, "done")
+    assert totals(list(syncs.values()), "images_uploaded") == len(feed.model.ground_truth()["image_urls"]) - 1
+    with get_engine().connect() as conn:
+        stored = dict(conn.execute(text("SELECT source_url, stored_at IS NOT NULL FROM catalogue_images "
+                                        "WHERE source_url IN (:a, :b)"), {"a": cut, "b": flaky}).all())
+    assert stored == {cut: False, flaky: True}
+    assert len(s3_store.keys()) == len(feed.model.ground_truth()["image_urls"]) - 1
+    [job] = wait_until(lambda: [j for j in jobs_named("catalogue.upload_image")
+                                if j["args"][1] == cut and j["state"] == "FAILURE"],
+                       timeout=20, message="the truncated image's job to be FAILURE")
+    assert job["attempts"] == 3 and "does not decode completely" in job["error"]

@@ -152,7 +152,7 @@ def test_periodic_tasks_are_known_and_hidden_from_lists_unless_named(db):
     assert [r["id"] for r in job_queries.list_jobs(name="farcaster.poll_shard", hide=periodic).rows] == [poll]
 
 
-def test_jobs_are_found_by_a_value_in_their_arguments_or_result(db):
+def test_jobs_are_found_by_a_value_in_their_arguments_or_result(db, monkeypatch):
     from sqlalchemy import text
 
     from app.platform.jobs.models import SEARCH_DOCUMENT
@@ -176,6 +176,12 @@ def test_jobs_are_found_by_a_value_in_their_arguments_or_result(db):
             f"EXPLAIN SELECT id FROM jobs WHERE {SEARCH_DOCUMENT} @@ plainto_tsquery('simple'::regconfig, 'A23')"
         )).scalars())
     assert "ix_jobs_search" in plan, plan
+    with get_engine().begin() as conn:  # a word 20,000 jobs contain, and 1 ms to list them: a clear refusal
+        conn.execute(text("INSERT INTO jobs (id, name, queue, state, args) SELECT 'common-' || i, "
+                          "'maintenance.fail', 'maintenance', 'SUCCESS', '[\"common\"]' FROM generate_series(1, 20000) i"))
+    monkeypatch.setattr(job_queries, "SEARCH_TIMEOUT_MS", 1)
+    with pytest.raises(ValueError, match="too many jobs contain 'common'"):
+        job_queries.list_jobs(search="common")
 
 
 def test_charts_count_completed_and_failed_per_minute_and_time_percentiles(db):

@@ -10,11 +10,15 @@ import sys
 import threading
 import time
 
+import requests
+
 from tests.conftest import REDIS_SERVER, ROOT, TEST_ENV, TEST_REDIS_DB
+from tests.support import wait_until
 
 EXPECTED = (
     "database schema is up to date",
     "Flower dashboard: http://127.0.0.1:",
+    "Farcaster read API: http://127.0.0.1:",
     "every pool is up (8/8)",
     "demo: sent a canary to each of 8 queues",
     "demo: farcaster: indexing roots",
@@ -58,6 +62,14 @@ def test_up_starts_every_process_seeds_the_demos_and_stops_cleanly_on_ctrl_c(dat
                 pass
         assert not any("failed" in line for line in seen if line.startswith("switchyard | demo")), "".join(seen)
         assert listening(flower_port) and listening(api_port)
+        # The printed example request answers once the demo root is indexed.
+        example = next(line for line in seen if "Farcaster read API:" in line).split("e.g. curl ", 1)[1].split()[0]
+        assert example == f"http://127.0.0.1:{api_port}/v1/farcaster/users/7"
+        http = requests.Session()
+        http.trust_env = False  # no proxy for 127.0.0.1
+        wait_until(lambda: http.get(example, timeout=5).status_code == 200, timeout=90,
+                   message="the read API's example request to answer 200")
+        assert http.get(example, timeout=5).json()["target"] is True
     finally:
         os.killpg(up.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground process group
         up.wait(60)

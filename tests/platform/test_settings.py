@@ -14,7 +14,7 @@ def test_defaults_work_without_configuration(monkeypatch):
     assert settings.result_backend_url == "redis://127.0.0.1:6379/1"
     assert settings.database_url.startswith("postgresql+psycopg://")
     assert settings.beat_redis_url == settings.redis_url
-    assert settings.pool("image-upload").concurrency == 10
+    assert settings.pool("image-upload").concurrency == 32
 
 
 def test_bad_variable_is_named_in_the_error(monkeypatch):

@@ -1,7 +1,7 @@
 """platform: work leases and their owners' heartbeats (liveness-based recovery)
 
-Revision ID: 0010_leases
-Revises: 0009_farcaster_fidelity
+Revision ID: 0012_leases
+Revises: 0011_farcaster_read_api
 """
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0010_leases"
-down_revision = "0009_farcaster_fidelity"
+revision = "0012_leases"
+down_revision = "0011_farcaster_read_api"
 branch_labels = None
 depends_on = None
 
