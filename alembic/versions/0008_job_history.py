@@ -1,7 +1,8 @@
 """jobs: every attempt of a job (start, end, worker, outcome, error), not only the last;
 job ids found by a prefix (an index LIKE 'abc%' can use whatever the database's collation);
 jobs found by a value in their arguments or result (a full-text index over their scalar values);
-the log lines a task wrote while it ran; a dashboard retry with edited arguments
+the log lines a task wrote while it ran; a dashboard retry with edited arguments; beat entries
+switched off from the dashboard
 
 Revision ID: 0008_job_history
 Revises: 0007_farcaster_write_path
@@ -45,6 +46,14 @@ def upgrade() -> None:
     op.drop_constraint("ck_dashboard_resends_reason", "dashboard_resends", type_="check")
     op.create_check_constraint("ck_dashboard_resends_reason", "dashboard_resends",
                                "reason IN ('retry', 'run_now', 'retry_edited')")
+    op.create_table(
+        "beat_switches",
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("enabled", sa.Boolean, nullable=False),
+        sa.Column("changed_by", sa.String(200)),
+        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.PrimaryKeyConstraint("name", name="pk_beat_switches"),
+    )
     op.create_index("ix_jobs_id_prefix", "jobs", ["id"], postgresql_ops={"id": "varchar_pattern_ops"})
     op.create_index("ix_jobs_finished_at", "jobs", ["finished_at"])
     # Every scalar value anywhere in args, kwargs and result, as words ('simple': no stemming, so a
@@ -71,5 +80,6 @@ def downgrade() -> None:
     op.execute("DELETE FROM dashboard_resends WHERE reason = 'retry_edited'")
     op.drop_constraint("ck_dashboard_resends_reason", "dashboard_resends", type_="check")
     op.create_check_constraint("ck_dashboard_resends_reason", "dashboard_resends", "reason IN ('retry', 'run_now')")
+    op.drop_table("beat_switches")
     op.drop_table("job_logs")
     op.drop_table("job_attempts")

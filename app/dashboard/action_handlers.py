@@ -11,7 +11,7 @@ from typing import Any
 from tornado import web
 
 from app.dashboard import actions, cleanup
-from app.platform import pauses
+from app.platform import pauses, schedules
 from app.dashboard.access import refuse_viewer
 from app.dashboard.actions import ActionError
 from app.dashboard.handler_base import DashboardHandler
@@ -77,6 +77,28 @@ class CancelJob(ActionHandler):
     async def post(self, job_id: str) -> None:
         await self.act(actions.cancel_job, job_id, by=self.user, done="Cancelled: {result}.",
                        default_next=self.reverse_url("dashboard-job", job_id))
+
+
+class SwitchSchedule(ActionHandler):
+    """Enable or disable one beat entry (remembered across restarts), or run it now."""
+
+    @web.authenticated
+    async def post(self, name: str) -> None:
+        what = self.get_body_argument("do", "")
+        app = self.application.capp
+        done = self.reverse_url("dashboard-schedules")
+        try:
+            if what in ("enable", "disable"):
+                await self.blocking(schedules.set_enabled, app, name, what == "enable", by=self.user)
+                self.notify(f"{name}: {what}d.")
+            elif what == "run":
+                job_id = await self.blocking(schedules.run_now, app, name, by=self.user)
+                self.notify(f"{name}: sent now as job {job_id}.")
+            else:
+                raise web.HTTPError(400, "do: one of enable, disable, run")
+        except schedules.UnknownEntry as exc:
+            raise web.HTTPError(404, str(exc)) from None
+        self.redirect_back(done)
 
 
 class RetryFailed(ActionHandler):

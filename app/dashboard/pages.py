@@ -6,6 +6,7 @@ from typing import Any
 from tornado import web
 
 from app.dashboard import actions, charts, job_queries, queue_overview, waiting_messages
+from app.platform import schedules
 from app.dashboard.cleanup import CLEANABLE
 from app.dashboard.handler_base import DashboardHandler
 from app.platform.pauses import UnknownQueue, check_queue, paused_queues
@@ -134,6 +135,13 @@ class FindJobPage(JobPage):
         if not wanted:
             raise web.HTTPError(400, "id: give a job id or its first characters")
         await self.show(wanted)
+
+
+class SchedulesPage(DashboardHandler):
+    @web.authenticated
+    async def get(self) -> None:
+        rows = await self.blocking(schedules.schedule_rows, self.application.capp)
+        self.render("schedules.html", active_tab="schedules", rows=rows)
 
 
 class ChartsPage(DashboardHandler):

@@ -14,6 +14,7 @@ from app.platform.extensions import Extension
 from app.platform.job_history import JobHistory
 from app.platform.job_logs import JobLogs
 from app.platform.pipeline import Pipeline
+from app.platform.schedules import BeatSwitches
 from app.platform.worker_hooks import FreshConnections, GcTuning, LeaseRetirement
 from app.platform.worker_pauses import QueuePauses
 from app.settings import get_settings
@@ -24,6 +25,7 @@ from app.settings import get_settings
 EXTENSIONS: tuple[Extension, ...] = (
     JobHistory(),  # the jobs table
     JobLogs(),  # what a task logs while it runs, kept with its job
+    BeatSwitches(),  # beat entries disabled from the dashboard stay disabled
     QueuePauses(),  # workers honour queues paused in the dashboard or the CLI
     FreshConnections(),
     GcTuning(),

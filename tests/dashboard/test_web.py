@@ -18,6 +18,7 @@ from app.platform.jobs.models import JobAttempt, JobLogLine
 from tests.conftest import ROOT, TEST_ENV
 from tests.dashboard.fixtures import idle_maintenance  # noqa: F401 - a fixture
 from tests.dashboard.rows import job_row
+from tests.support import wait_until
 from tests.dashboard.servers import ADMIN, BASIC_AUTH_ENV, VIEWER, offered_actions, running_dashboard, xsrf_token
 
 
@@ -226,3 +227,32 @@ def test_passwords_reach_flower_by_environment_not_argv(monkeypatch):
         assert flower_env()["FLOWER_BASIC_AUTH"] == "admin:s3cret"
     finally:
         get_settings.cache_clear()
+
+
+def test_admin_switches_a_beat_entry_and_edits_removes_and_cancels_jobs_through_forms(dashboard, idle_maintenance):
+    admin = session_for(ADMIN)
+    token = xsrf_token(admin, dashboard.url + "/schedules")
+    page = admin.get(dashboard.url + "/schedules", timeout=10).text
+    assert 'data-entry="prune-jobs" data-enabled="yes"' in page
+    off = admin.post(dashboard.url + "/schedules/prune-jobs", data={"_xsrf": token, "do": "disable"}, timeout=10)
+    assert "prune-jobs: disabled." in off.text and 'data-entry="prune-jobs" data-enabled="no"' in off.text
+    on = admin.post(dashboard.url + "/schedules/prune-jobs", data={"_xsrf": token, "do": "enable"}, timeout=10)
+    assert 'data-entry="prune-jobs" data-enabled="yes"' in on.text
+    ran = admin.post(dashboard.url + "/schedules/prune-jobs", data={"_xsrf": token, "do": "run"}, timeout=10)
+    assert "prune-jobs: sent now as job" in ran.text
+    assert admin.post(dashboard.url + "/schedules/nope", data={"_xsrf": token, "do": "run"},
+                      timeout=10).status_code == 404
+    assert session_for(VIEWER).post(dashboard.url + "/schedules/prune-jobs", data={"_xsrf": token, "do": "disable"},
+                                    timeout=10).status_code == 403
+
+    failed = job_row(name="maintenance.fail", args=["x"])
+    edited = admin.post(f"{dashboard.url}/jobs/{failed}/retry-edited", timeout=10,
+                        data={"_xsrf": token, "args": '["edited"]', "kwargs": "{}"})
+    assert "Retried with edited arguments as job" in edited.text
+    new_id = re.search(r"Retried with edited arguments as job ([0-9a-f-]+)\.", edited.text)[1]
+    assert new_id != failed and wait_until(lambda: queries.get_job(new_id), message="the retry to be recorded")
+    removed = admin.post(f"{dashboard.url}/jobs/{failed}/remove", data={"_xsrf": token}, timeout=10)
+    assert f"Job {failed} removed." in removed.text and queries.get_job(failed) is None
+    running = job_row(name="maintenance.fail", state="STARTED")
+    cancelled = admin.post(f"{dashboard.url}/jobs/{running}/cancel", data={"_xsrf": token}, timeout=10)
+    assert "Cancelled: revoked: the running attempt finishes" in cancelled.text
