@@ -45,6 +45,19 @@ def sweep_leases(self: Any) -> dict[str, Any]:
         client.close()
 
 
+@celery.task(name="maintenance.resend_lost", queue_name="maintenance", bind=True, leased=False)
+def resend_lost(self: Any) -> dict[str, int]:
+    """Beat, when the broker's Redis lost its data: send every job still PENDING again."""
+    from app.db import get_engine
+    from app.platform.lost_messages import resend_pending
+
+    def publish(job_id: str, name: str, args: list[Any], kwargs: dict[str, Any], queue: str | None,
+                priority: int | None) -> None:
+        celery.send_task(name, args=args, kwargs=kwargs, task_id=job_id, queue=queue, priority=priority)
+
+    return resend_pending(get_engine(), publish)
+
+
 @celery.task(name="maintenance.prune_jobs", queue_name="maintenance", bind=True, leased=False)
 def prune_jobs(self: Any) -> dict[str, int]:
     """Delete finished job records older than the configured retention."""

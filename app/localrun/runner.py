@@ -14,6 +14,8 @@ from honcho.printer import Printer
 from app.farcaster.demo import read_api_example
 from app.localrun.demos import demo_processes, seeders
 from app.localrun.services import PrivateService, ServiceUnavailable, ensure_postgres, ensure_redis
+from app.localrun.supervisor import Supervisor
+from app.localrun.watchdog import watch_consumption
 from app.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,7 +48,8 @@ def _announce_when_ready(manager: Manager, pool_names: list[str], run_demos: boo
     _say(f"Flower dashboard: http://{host}:{settings.flower_port}/")
     api_host = "127.0.0.1" if settings.analysis_api_host in ("0.0.0.0", "") else settings.analysis_api_host
     _say(read_api_example(api_host, settings.analysis_api_port))
-    _say(f"every pool is up ({len(pool_names) - len(waiting)}/{len(pool_names)}); Ctrl-C stops everything")
+    _say(f"every pool is up ({len(pool_names) - len(waiting)}/{len(pool_names)}); a process that dies is "
+         "restarted; Ctrl-C stops everything")
     if run_demos:
         for seed in seeders():
             try:
@@ -87,7 +90,7 @@ def run(*, demos: bool = True) -> int:
         env = dict(os.environ)
         # Commands in the Procfile (`switchyard`, `celery`) come from this interpreter's environment.
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-        manager = Manager(Printer(sys.stdout))
+        manager = Supervisor(Printer(sys.stdout))
         if demos:
             for process in demo_processes():
                 manager.add_process(process.name, process.command, env=env, cwd=str(ROOT))
@@ -96,6 +99,10 @@ def run(*, demos: bool = True) -> int:
         threading.Thread(
             target=_announce_when_ready, args=(manager, [p.name for p in POOLS], demos), daemon=True
         ).start()
+        if settings.consumption_stall_seconds > 0:
+            watch_consumption(manager.restart, lambda: manager.terminating,
+                              stall_after=settings.consumption_stall_seconds,
+                              interval=min(15.0, settings.consumption_stall_seconds / 4))
         manager.loop()
         return manager.returncode or 0
     finally:

@@ -74,8 +74,9 @@ def build_config(settings: Settings) -> dict[str, Any]:
         "task_soft_time_limit": max(pool.soft_time_limit for pool in settings.pools()),
         # Retries never wait longer than the visibility timeout (would duplicate ETA tasks).
         "task_default_retry_delay": 5,
-        # Beat: RedBeat keeps the schedule in Redis behind a lock, so a second beat waits.
-        "beat_scheduler": "redbeat.RedBeatScheduler",
+        # Beat: RedBeat keeps the schedule in Redis behind a lock, so a second beat waits (and takes
+        # over, and rebuilds a lost schedule: app/platform/beat_scheduler.py).
+        "beat_scheduler": "app.platform.beat_scheduler:ResilientRedBeatScheduler",
         "redbeat_redis_url": settings.beat_redis_url,
         "redbeat_key_prefix": "switchyard:redbeat",
         "redbeat_lock_timeout": settings.beat_lock_timeout_seconds,

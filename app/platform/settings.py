@@ -26,6 +26,9 @@ class PlatformSettings(BaseSettings):
     jobs_result_max_bytes: int = Field(default=65536, ge=1024)  # larger results are truncated in the jobs table
     canary_interval_seconds: float = Field(default=60, ge=0)  # 0 disables the per-queue liveness canaries
     beat_lock_timeout_seconds: int = Field(default=60, ge=5)  # a standby beat takes over after this
+    # `switchyard up` restarts a pool whose queue had messages waiting and a free slot but started
+    # nothing for this long (a Celery-on-Redis consumer can stall after reconnects); 0 disables.
+    consumption_stall_seconds: float = Field(default=180, ge=0)
     # Work leases (app/platform/leases.py): a worker process heartbeats every LEASE_HEARTBEAT_SECONDS;
     # its leases expire LEASE_TTL_SECONDS after the last one; beat sweeps expired ones every
     # LEASE_SWEEP_INTERVAL_SECONDS. Loss -> re-sent <= ttl + sweep interval (README "Recovery").

@@ -147,7 +147,8 @@ class HubServer:
 
     def __init__(self, network: Network | None = None, *, port: int = 0, block_rate: float = 0.0,
                  hubble: bool = False, faults: FaultConfig | None = None, revocation: str | None = None,
-                 **network_kwargs):
+                 host: str = HOST, **network_kwargs):
+        self.host = host
         self.network = network or Network(**network_kwargs)
         if revocation is not None or hubble:
             self.set_revocation(revocation or "hubble")
@@ -156,7 +157,7 @@ class HubServer:
         self.ticker = Ticker(self.network, block_rate)
         self.requests = 0
         self.messages_served = 0
-        self._httpd = _Server((HOST, port), _Handler)
+        self._httpd = _Server((host, port), _Handler)
         self._httpd.hub = self
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="hub-sim-http", daemon=True)
 
@@ -166,7 +167,7 @@ class HubServer:
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def start(self) -> "HubServer":
         self._thread.start()

@@ -80,13 +80,14 @@ class _Server(ThreadingHTTPServer):
 class PromidataServer:
     """The feed on a real socket. ``.import_url`` is what the pipeline is pointed at."""
 
-    def __init__(self, model: FeedModel | None = None, *, port: int = 0, faults: Faults | None = None) -> None:
+    def __init__(self, model: FeedModel | None = None, *, port: int = 0, faults: Faults | None = None,
+                 host: str = HOST) -> None:
         self.model = model or FeedModel()
         self.faults = faults or Faults()
-        self._httpd = _Server((HOST, port), _Handler)
+        self._httpd = _Server((host, port), _Handler)
         self._httpd.sim = self  # type: ignore[attr-defined]
         self.port = self._httpd.server_address[1]
-        self.url = f"http://{HOST}:{self.port}"
+        self.url = f"http://{host}:{self.port}"
         self.model.base_url = self.url
         self.requests: dict[str, int] = {}
         self._count_lock = threading.Lock()

@@ -3,6 +3,7 @@ the beat entries."""
 from __future__ import annotations
 
 import base64
+import time
 
 from sqlalchemy import text
 
@@ -80,6 +81,17 @@ def test_rate_limit_is_shared_by_every_client(cache_redis):
     assert waits[40:] == [0.025] * 20  # one token's worth of time, none taken
     now[0] += 0.5  # half a second refills 20 tokens, for all three
     assert [limiter.try_acquire() for _ in range(7) for limiter in limiters][:21] == [0.0] * 20 + [0.025]
+
+
+def test_rate_limit_runs_on_redis_clock_not_the_clients(cache_redis, monkeypatch):
+    # Hosts with skewed clocks: one an hour ahead (would refill the bucket), one an hour behind.
+    slow = RateLimiter(cache_redis, rate_per_second=0.01, key="farcaster:test:skew")  # one token, 100 s refill
+    assert slow.try_acquire() == 0
+    real_time = time.time
+    for skew in (3600, -3600):
+        monkeypatch.setattr(time, "time", lambda skew=skew: real_time() + skew)
+        other_host = RateLimiter(cache_redis, rate_per_second=0.01, key="farcaster:test:skew")
+        assert other_host.try_acquire() > 0, f"a client clock {skew:+d} s off refilled the shared bucket"
 
 
 def test_beat_polls_recovers_and_reconciles_unless_disabled():

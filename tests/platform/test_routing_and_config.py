@@ -46,7 +46,7 @@ def test_correctness_settings():
     assert config["broker_transport_options"]["health_check_interval"] > 0
     assert config["worker_soft_shutdown_timeout"] > 0
     assert config["result_expires"] > 0
-    assert config["beat_scheduler"] == "redbeat.RedBeatScheduler"
+    assert config["beat_scheduler"] == "app.platform.beat_scheduler:ResilientRedBeatScheduler"
     assert config["beat_max_loop_interval"] < config["redbeat_lock_timeout"]
 
 
