@@ -93,7 +93,7 @@ calls: list[int] = []
 
 
 @pytest.fixture(scope="module")
-def toy_task(celery_app: Any) -> Any:
+def toy_task(celery_app: Any) -> Iterator[Any]:
     @celery_app.task(name="tests.retry_policy_toy", queue_name=QUEUE, bind=True, retry_policy=POLICY)
     def toy(self: Any, fail_times: PositiveInt, permanent: bool = False) -> int:
         calls.append(self.request.retries)
@@ -103,7 +103,8 @@ def toy_task(celery_app: Any) -> Any:
             raise Transient(f"reset on attempt {self.request.retries + 1}")
         return self.request.retries + 1
 
-    return toy
+    yield toy
+    celery_app.tasks.unregister(toy.name)  # other tests check every registered task's route
 
 
 @pytest.fixture(scope="module")
