@@ -20,7 +20,7 @@ POOLS = (
     # (app/farcaster/inflight.py): the hub waits overlap on the threads, while parsing and
     # writing (CPU-bound against a near hub) spread over the processes, and prefork keeps the
     # time limits. 3 processes on 2 cores: parse and COPY of one process overlap another's
-    # hub waits and PostgreSQL's work (bench/remote_hub.py, README "Latency hiding").
+    # hub waits and PostgreSQL's work (bench/remote_hub.py; app/farcaster/README.md, "Backfill").
     Pool("backfill", ("backfill",), concurrency=3, prefetch_multiplier=1,
          soft_time_limit=1700, time_limit=1800, max_tasks_per_child=200,
          description="Farcaster: full histories of fids (many per task), reconciliation, client-app scans"),
