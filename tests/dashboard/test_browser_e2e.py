@@ -164,6 +164,20 @@ def test_operator_retries_a_failed_job_and_pauses_and_resumes_a_queue(db, redis_
             assert viewer.locator("[data-action]").count() == 0
             assert "read-only" in viewer.locator("#dashboard-user").inner_text()
             shots.take(viewer, "viewer-queues")
+
+            # Layout: from a phone to a wide screen, no page scrolls sideways (wide tables scroll in
+            # their own box) and queue names never wrap inside a word.
+            for width, height in ((390, 844), (1280, 800), (1920, 1080)):
+                page.set_viewport_size({"width": width, "height": height})
+                for path in ("/queues", "/jobs", f"/jobs/{retry_id}", "/charts", "/schedules"):
+                    page.goto(dashboard.url + path)
+                    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+                    assert overflow <= 0, f"{path} at {width}px scrolls sideways by {overflow}px"
+                name = page.locator("#queue-product-family a").first
+                page.goto(dashboard.url + "/queues")
+                box = name.bounding_box()
+                assert box and box["height"] < 2 * 24, f"a queue name wraps at {width}px"
+                shots.take(page, f"queues-at-{width}px")
         finally:
             from app.platform import pauses
 
