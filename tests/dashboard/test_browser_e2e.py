@@ -184,3 +184,66 @@ def test_operator_retries_a_failed_job_and_pauses_and_resumes_a_queue(db, redis_
             if "maintenance" in pauses.paused_queues():  # never leave the shared maintenance worker paused
                 pauses.resume("maintenance")
             shots.publish()
+
+
+@pytest.mark.slow
+def test_operator_finds_edits_removes_and_schedules_jobs(db, redis_client, worker_pools, browser_for, tmp_path):
+    from tests.dashboard.rows import job_row
+
+    worker_pools.start("maintenance")
+    parent = job_row(name="catalogue.sync_supplier", queue="supplier-sync", state="SUCCESS",
+                     kwargs={"supplier_code": "A23"})
+    for state in ("SUCCESS", "SUCCESS", "FAILURE"):
+        job_row(name="catalogue.sync_family", queue="product-family", state=state, parent_id=parent,
+                args=[1, "A23-100804"])
+    failed = job_row(name="maintenance.flaky", args=[], kwargs={"fail_attempts": 9})
+    shots = Screenshots(tmp_path / "screenshots")
+    shots.directory.mkdir()
+
+    with running_dashboard(tmp_path, BASIC_AUTH_ENV) as dashboard:
+        try:
+            page = browser_for(ADMIN)
+            # Find by what is inside a job, then by the start of its id from the navbar.
+            page.goto(dashboard.url + "/jobs")
+            page.fill("#filter-search", "A23")
+            page.locator("#filter-search").press("Enter")
+            page.wait_for_url("**q=A23**")
+            page.locator(f'#jobs-table tr[data-job="{parent}"]').wait_for()
+            assert page.locator("#jobs-table tbody tr[data-job]").count() == 4  # the supplier sync, its families
+            shots.take(page, "search-by-content")
+            page.fill("#find-job", parent[:8])
+            page.locator("#find-job").press("Enter")
+            page.wait_for_url(f"**/jobs/{parent}")
+            assert page.get_attribute("#job-page", "data-job") == parent
+            assert page.locator('#flow-tree [data-flow-count="catalogue.sync_family:FAILURE"]').count() == 1
+            shots.take(page, "flow-tree")
+
+            # Retry a failed job with edited arguments; it runs and succeeds.
+            page.goto(f"{dashboard.url}/jobs/{failed}")
+            page.locator("#retry-edited summary").click()
+            page.fill("#edit-kwargs", '{"fail_attempts": 0, "steps": 1}')
+            page.locator('[data-action="retry-edited"]').click()
+            assert "Retried with edited arguments as job" in page.locator("#dashboard-notice").inner_text()
+            page.locator("#job-resent-as a").first.click()
+            reload_until(page, "#job-page", "data-state", "SUCCESS")
+            assert "Retry with edited arguments of" in page.locator("#job-page").inner_text()
+            shots.take(page, "retried-with-edited-arguments")
+
+            # Remove the failed original (a confirm dialog first).
+            page.goto(f"{dashboard.url}/jobs/{failed}")
+            page.once("dialog", lambda dialog: dialog.accept())
+            page.locator('[data-action="remove"]').click()
+            assert f"Job {failed} removed." in page.locator("#dashboard-notice").inner_text()
+
+            # Switch a beat entry off and on; the charts page draws the finished jobs.
+            page.goto(dashboard.url + "/schedules")
+            page.locator('tr[data-entry="prune-jobs"] [data-action="disable"]').click()
+            assert page.get_attribute('tr[data-entry="prune-jobs"]', "data-enabled") == "no"
+            shots.take(page, "schedules-disabled")
+            page.locator('tr[data-entry="prune-jobs"] [data-action="enable"]').click()
+            assert page.get_attribute('tr[data-entry="prune-jobs"]', "data-enabled") == "yes"
+            page.goto(dashboard.url + "/charts?hours=1")
+            assert page.locator('[data-chart="maintenance"] svg.throughput').count() == 1
+            shots.take(page, "charts")
+        finally:
+            shots.publish()
