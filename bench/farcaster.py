@@ -21,15 +21,11 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -38,6 +34,7 @@ os.environ.setdefault("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
 os.environ.setdefault("SWITCHYARD_ENV_FILE", "/nonexistent/.env")
 
+from hub_process import sim, start_hub  # noqa: E402  - bench/, the script's folder
 from sqlalchemy import text  # noqa: E402
 
 from app.db import get_engine  # noqa: E402
@@ -163,15 +160,6 @@ def cpu_used(before: dict[str, float], after: dict[str, float]) -> str:
     return ", ".join(f"{k} {after[k] - before[k]:.1f}" for k in before)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def sim(url: str, path: str) -> dict:
-    with urllib.request.urlopen(url + path, timeout=60) as r:
-        return json.loads(r.read())
 
 
 def fresh_database() -> None:
@@ -310,22 +298,10 @@ def main() -> int:
 
     fresh_database()
     engine = get_engine()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     # Histories of active accounts (the CLI's defaults are ~50 messages per fid): ~350 per fid.
-    # The simulator stands in for a remote hub, yet shares these two cores: its collector is
-    # tuned like the workers' (app/platform/gc_tuning.py) so that it takes as little of them as it can.
-    serve = (f"import time\nfrom app.platform import gc_tuning\nfrom simulators.hub.testing import running_hub\n"
-             f"with running_hub(port={port}, num_fids={fids}, seed=3, events_per_block={per_block}, mean_casts=150, "
-             f"mean_reactions=120, mean_follows=60):\n    gc_tuning.tune_worker_process()\n    time.sleep(10**9)\n")
-    hub = subprocess.Popen([sys.executable, "-c", serve], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    hub, url = start_hub(num_fids=fids, seed=3, events_per_block=per_block, mean_casts=150, mean_reactions=120,
+                         mean_follows=60)
     try:
-        for _ in range(600):
-            try:
-                sim(url, "/_sim/status")
-                break
-            except OSError:
-                time.sleep(0.1)
         client = HubClient(url, page_size=1000)
         import redis
 

@@ -18,15 +18,11 @@ It uses its own database (switchyard_bench_remote_hub) and Redis db 12.
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
-import socket
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -35,6 +31,7 @@ os.environ.setdefault("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/12")
 os.environ.setdefault("SWITCHYARD_ENV_FILE", "/nonexistent/.env")
 
+from hub_process import sim, start_hub  # noqa: E402  - bench/, the script's folder
 from sqlalchemy import text  # noqa: E402
 
 from app.db import get_engine  # noqa: E402
@@ -128,16 +125,6 @@ def rss_peak_mb(pids) -> float:
     return peak / 1024
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def sim(url: str, path: str, body: dict | None = None) -> dict:
-    data = json.dumps(body).encode() if body is not None else None
-    with urllib.request.urlopen(urllib.request.Request(url + path, data=data), timeout=60) as r:
-        return json.loads(r.read())
 
 
 def load_average(loadavg: str = "/proc/loadavg") -> str:
@@ -241,19 +228,8 @@ def main() -> int:
     args = parser.parse_args()
     args.fids, backfill_fids, blocks, per_block = (1000, 600, 100, 200) if args.quick else (3000, 2000, 400, 200)
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    serve = (f"import time\nfrom app.platform import gc_tuning\nfrom simulators.hub.testing import running_hub\n"
-             f"with running_hub(port={port}, num_fids={args.fids}, seed=5, events_per_block={per_block}):\n"
-             f"    gc_tuning.tune_worker_process()\n    time.sleep(10**9)\n")
-    hub = subprocess.Popen([sys.executable, "-c", serve], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    hub, url = start_hub(num_fids=args.fids, seed=5, events_per_block=per_block)
     try:
-        for _ in range(600):
-            try:
-                sim(url, "/_sim/status")
-                break
-            except OSError:
-                time.sleep(0.1)
         client = HubClient(url)
         info = client.info()
         cursors = {s: realtime.head_event_id(info, s) for s in realtime.stream_shards(info)}
